@@ -1,0 +1,52 @@
+# DreamSeed: `make run` starts everything, `make test` runs every test. Nothing to install by hand.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-dev
+BENCH_STAMP := $(VENV)/.installed-bench
+PO_FILES := $(wildcard locale/*/LC_MESSAGES/django.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+.PHONY: run test reset lint format messages compilemessages bench stop
+
+run: $(STAMP) compilemessages
+	$(PY) -m dreamseed.devstack run
+
+test: $(STAMP) compilemessages
+	$(PY) -m dreamseed.devstack test $(ARGS)
+
+stop:
+	-$(PY) -m dreamseed.devstack down
+
+reset:
+	-$(PY) -m dreamseed.devstack reset
+	rm -rf .dev
+
+$(STAMP): requirements/base.txt requirements/dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements/dev.txt
+	touch $@
+
+$(BENCH_STAMP): $(STAMP) requirements/bench.txt
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements/bench.txt
+	touch $@
+
+compilemessages: $(MO_FILES)
+
+locale/%/LC_MESSAGES/django.mo: locale/%/LC_MESSAGES/django.po
+	msgfmt --check-format -o $@ $<
+
+# Refresh the catalogues after changing user-visible strings, then translate the new entries.
+messages: $(STAMP)
+	$(PY) manage.py makemessages --all --no-location --no-obsolete --ignore=.venv --ignore=.dev --ignore=bench
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: $(BENCH_STAMP)
+	$(PY) bench/engine_vs_peers.py --quick

@@ -1,0 +1,114 @@
+"""Sign-in, sign-out, passwords, the post-signup hand-off, and the school admin's staff page."""
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse_lazy
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from dreamseed.accounts.forms import LoginForm, StaffAddForm
+from dreamseed.accounts.models import STAFF_ROLES, User
+from dreamseed.accounts.permissions import admin_required
+from dreamseed.accounts.services import (
+    handoff_consume,
+    staff_add,
+    staff_invite,
+    staff_set_active,
+)
+
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "accounts/login.html"
+    authentication_form = LoginForm
+    redirect_authenticated_user = True
+
+
+class InvitationAcceptView(auth_views.PasswordResetConfirmView):
+    template_name = "accounts/invitation_accept.html"
+    post_reset_login = True
+    post_reset_login_backend = MODEL_BACKEND
+    success_url = reverse_lazy("dashboard")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        messages.success(self.request, _("Welcome! Your password is set."))
+        return response
+
+
+def handoff(request, token):
+    user = handoff_consume(token=token)
+    if user is None:
+        messages.error(request, _("That sign-in link has expired. Please sign in."))
+        return redirect("accounts:login")
+    login(request, user, backend=MODEL_BACKEND)
+    messages.success(request, _("Welcome to %(school)s!") % {"school": request.tenant.name})
+    return redirect("dashboard")
+
+
+def _base_url(request) -> str:
+    return f"{request.scheme}://{request.get_host()}"
+
+
+@admin_required
+def staff_list(request):
+    form = StaffAddForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = staff_add(
+                **form.cleaned_data, invited_by=request.user, base_url=_base_url(request)
+            )
+        except ValidationError as error:
+            # A dict-shaped error lands on its fields, a plain one on the form.
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request, _("%(name)s was added and an invitation is on its way.") % {"name": user}
+            )
+            return redirect("accounts:staff_list")
+    staff = User.objects.filter(role__in=STAFF_ROLES).order_by(
+        "-is_active", "last_name", "first_name"
+    )
+    status = 400 if form.errors else 200
+    return render(
+        request, "accounts/staff_list.html", {"staff": staff, "form": form}, status=status
+    )
+
+
+def _get_staff_member(pk: int) -> User:
+    return get_object_or_404(User, pk=pk, role__in=STAFF_ROLES)
+
+
+@admin_required
+@require_POST
+def staff_set_active_view(request, pk: int):
+    member = _get_staff_member(pk)
+    active = request.POST.get("active") == "1"
+    try:
+        staff_set_active(user=member, active=active, changed_by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        if active:
+            messages.success(request, _("%(name)s can sign in again.") % {"name": member})
+        else:
+            messages.success(request, _("%(name)s was deactivated.") % {"name": member})
+    return redirect("accounts:staff_list")
+
+
+@admin_required
+@require_POST
+def staff_resend_invitation(request, pk: int):
+    member = _get_staff_member(pk)
+    if member.has_usable_password():
+        messages.info(request, _("%(name)s has already accepted.") % {"name": member})
+    else:
+        staff_invite(user=member, base_url=_base_url(request))
+        messages.success(
+            request, _("A new invitation is on its way to %(email)s.") % {"email": member.email}
+        )
+    return redirect("accounts:staff_list")

@@ -1,0 +1,121 @@
+"""Fixtures every test can use. See dreamseed/testing.py for what they are built from."""
+
+import os
+
+import pytest
+
+from dreamseed import devstack
+from dreamseed.testing import (
+    CeleryWorker,
+    LiveServer,
+    create_personas,
+    reset_connection_schema,
+    school_client,
+)
+
+# Playwright's sync API runs an event loop in the test thread; Django's ORM is still safe here.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def pytest_configure(config):
+    # Plain `pytest` works too: start the embedded stack if `make test` did not.
+    if not (devstack._port_open(devstack.PG_PORT) and devstack._port_open(devstack.REDIS_PORT)):
+        devstack.up()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    from django.core.cache import cache
+
+    with django_db_blocker.unblock():
+        cache.clear()
+        personas = create_personas()
+        reset_connection_schema()
+    return personas
+
+
+@pytest.fixture(scope="session")
+def personas(django_db_setup):
+    return django_db_setup
+
+
+@pytest.fixture(autouse=True)
+def _public_schema_after_each_test():
+    yield
+    reset_connection_schema()
+
+
+def _persona_fixture(key):
+    @pytest.fixture
+    def fixture(personas, db):
+        return personas[key]
+
+    fixture.__name__ = key
+    return fixture
+
+
+alpha_admin = _persona_fixture("alpha_admin")
+alpha_teacher = _persona_fixture("alpha_teacher")
+alpha_teacher2 = _persona_fixture("alpha_teacher2")
+alpha_student = _persona_fixture("alpha_student")
+alpha_student2 = _persona_fixture("alpha_student2")
+beta_admin = _persona_fixture("beta_admin")
+beta_teacher = _persona_fixture("beta_teacher")
+beta_student = _persona_fixture("beta_student")
+
+
+@pytest.fixture
+def client_for(db):
+    """client_for(persona) -> a Client signed in as them at their school's host;
+    client_for(host=...) -> an anonymous client at that host."""
+
+    def make(persona=None, *, host=None):
+        return school_client(host or persona.host, persona)
+
+    return make
+
+
+@pytest.fixture
+def public_client(db):
+    return school_client("localhost")
+
+
+@pytest.fixture(scope="session")
+def live_server(django_db_setup, django_db_blocker):
+    django_db_blocker.unblock()
+    server = LiveServer().start()
+    yield server
+    server.stop()
+    django_db_blocker.restore()
+
+
+@pytest.fixture
+def committed_db(django_db_setup, django_db_blocker):
+    """Database access without a wrapping transaction, for data another process must see."""
+    with django_db_blocker.unblock():
+        yield
+    reset_connection_schema()
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup):
+    worker = CeleryWorker().start()
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": "/usr/bin/chromium",
+        "args": [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }

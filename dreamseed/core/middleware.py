@@ -1,0 +1,60 @@
+"""Middleware that must run outside (before) tenant routing, plus request log context."""
+
+import re
+import time
+import uuid
+
+from django.http import JsonResponse
+
+from dreamseed.core import health
+from dreamseed.core.logging import request_id_var, tenant_var
+
+_REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class HealthCheckMiddleware:
+    """Answer /healthz and /readyz on any host, before the tenant lookup.
+
+    Load balancers and orchestrators probe with whatever Host they like (often a bare IP), so
+    these must not depend on a school domain existing or on ALLOWED_HOSTS.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path == "/healthz":
+            return JsonResponse({"status": "ok"})
+        if request.path == "/readyz":
+            checks = {"database": health.check_database(), "redis": health.check_redis()}
+            ready = all(problem is None for problem in checks.values())
+            body = {
+                "status": "ok" if ready else "unavailable",
+                "checks": {name: problem or "ok" for name, problem in checks.items()},
+            }
+            return JsonResponse(body, status=200 if ready else 503)
+        return self.get_response(request)
+
+
+class RequestContextMiddleware:
+    """Give each request an id (or keep a sane incoming X-Request-ID) and log its tenant."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.headers.get("X-Request-ID", "")
+        request_id = incoming if _REQUEST_ID_OK.match(incoming) else uuid.uuid4().hex
+        request.request_id = request_id
+        tenant = getattr(request, "tenant", None)
+        id_token = request_id_var.set(request_id)
+        tenant_token = tenant_var.set(getattr(tenant, "schema_name", "-"))
+        started = time.perf_counter()
+        try:
+            response = self.get_response(request)
+        finally:
+            request_id_var.reset(id_token)
+            tenant_var.reset(tenant_token)
+        response["X-Request-ID"] = request_id
+        response["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
+        return response

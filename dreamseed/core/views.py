@@ -1,0 +1,21 @@
+"""The school home page, which differs by role."""
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+
+from dreamseed.accounts.models import Role, User
+
+
+@login_required
+def dashboard(request):
+    user = request.user
+    if user.role == Role.ADMIN:
+        context = {
+            "teacher_count": User.objects.filter(role=Role.TEACHER, is_active=True).count(),
+            "student_count": User.objects.filter(role=Role.STUDENT, is_active=True).count(),
+            "admin_count": User.objects.filter(role=Role.ADMIN, is_active=True).count(),
+        }
+        return render(request, "core/dashboard_admin.html", context)
+    if user.role == Role.TEACHER:
+        return render(request, "core/dashboard_teacher.html")
+    return render(request, "core/dashboard_student.html")

@@ -1,0 +1,89 @@
+"""The demo school that `make run` seeds: real-looking people so every page has something to show.
+
+Idempotent: running it again leaves an existing demo school as it is and only fills in what is
+missing. Later parts of the product (classes, item bank) add their own demo data here.
+"""
+
+import random
+from dataclasses import dataclass, field
+
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+from django_tenants.utils import schema_context
+
+from dreamseed.accounts.models import Role, User
+from dreamseed.schools.models import School
+from dreamseed.schools.services import platform_bootstrap, school_create, school_schema_name
+
+DEMO_SUBDOMAIN = "demo"
+DEMO_PASSWORD = "dreamseed-demo"
+FIRST_NAMES = [
+    "Mina", "Jae", "Sofia", "Lucas", "Ava", "Mateo", "Hana", "Noah", "Yuna", "Diego",
+    "Emma", "Ji-ho", "Lucia", "Ethan", "Seo-yeon", "Leo", "Olivia", "Min-jun", "Valentina",
+    "Liam", "Isabella", "Daniel", "Camila", "Ha-eun", "Samuel", "Chloe", "Gabriel", "Ji-woo",
+    "Elena", "Owen",
+]  # fmt: skip
+LAST_NAMES = [
+    "Kim", "Lee", "Garcia", "Park", "Martinez", "Choi", "Lopez", "Jung", "Smith", "Kang",
+    "Hernandez", "Cho", "Johnson", "Yoon", "Rodriguez", "Jang", "Brown", "Lim", "Sanchez", "Han",
+]  # fmt: skip
+
+
+@dataclass
+class DemoLogins:
+    host: str
+    admin: str
+    teachers: list[str] = field(default_factory=list)
+    students: list[str] = field(default_factory=list)
+    password: str = DEMO_PASSWORD
+
+
+@transaction.atomic
+def demo_seed(*, students: int = 30) -> DemoLogins:
+    platform_bootstrap()
+    school = School.objects.filter(schema_name=school_schema_name(DEMO_SUBDOMAIN)).first()
+    if school is None:
+        school = school_create(
+            name="Demo School",
+            subdomain=DEMO_SUBDOMAIN,
+            admin_email="admin@demo.example",
+            admin_first_name="Ana",
+            admin_last_name="Admin",
+            admin_password=DEMO_PASSWORD,
+        ).school
+    rng = random.Random(2026)
+    # One hash for every demo account: hashing is deliberately slow (~0.3 s each).
+    password_hash = make_password(DEMO_PASSWORD)
+    with schema_context(school.schema_name):
+        teachers = [
+            _ensure_user("teacher1@demo.example", "Grace", "Hopper", Role.TEACHER, password_hash),
+            _ensure_user("teacher2@demo.example", "Min-seo", "Park", Role.TEACHER, password_hash),
+        ]
+        pupils = []
+        for index in range(students):
+            first = FIRST_NAMES[index % len(FIRST_NAMES)]
+            last = LAST_NAMES[rng.randrange(len(LAST_NAMES))]
+            username = f"student{index + 1:02d}"
+            pupils.append(_ensure_user(username, first, last, Role.STUDENT, password_hash))
+        return DemoLogins(
+            host=school.primary_host,
+            admin="admin@demo.example",
+            teachers=[teacher.username for teacher in teachers],
+            students=[pupil.username for pupil in pupils],
+        )
+
+
+def _ensure_user(
+    username: str, first_name: str, last_name: str, role: str, password_hash: str
+) -> User:
+    user, _created = User.objects.get_or_create(
+        username=username,
+        defaults={
+            "email": username if "@" in username else "",
+            "password": password_hash,
+            "first_name": first_name,
+            "last_name": last_name,
+            "role": role,
+        },
+    )
+    return user

@@ -1,0 +1,50 @@
+"""Public-site pages: landing, school signup, and finding your school's address."""
+
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from dreamseed.accounts.services import handoff_url
+from dreamseed.core.hosts import url_on_host
+from dreamseed.schools.forms import FindSchoolForm, SchoolSignupForm
+from dreamseed.schools.models import Domain
+from dreamseed.schools.services import school_create, school_host, school_normalise_subdomain
+
+
+def landing(request):
+    return render(request, "schools/landing.html", {"find_form": FindSchoolForm()})
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request):
+    form = SchoolSignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            created = school_create(
+                name=data["name"],
+                subdomain=data["subdomain"],
+                admin_email=data["email"],
+                admin_first_name=data["first_name"],
+                admin_last_name=data["last_name"],
+                admin_password=data["password1"],
+            )
+        except ValidationError as error:
+            # Lost a race for the same address between validation and creation.
+            form.add_error("subdomain", error)
+        else:
+            return redirect(handoff_url(request, school=created.school, user=created.admin))
+    status = 400 if form.errors else 200
+    return render(request, "schools/signup.html", {"form": form}, status=status)
+
+
+@require_http_methods(["POST"])
+def find_school(request):
+    form = FindSchoolForm(request.POST)
+    if form.is_valid():
+        host = school_host(school_normalise_subdomain(form.cleaned_data["subdomain"]))
+        if Domain.objects.filter(domain=host, tenant__is_template=False).exists():
+            return redirect(url_on_host(request, host, "/accounts/login/"))
+        form.add_error("subdomain", _("We could not find a school at that address."))
+    return render(request, "schools/landing.html", {"find_form": form}, status=400)

@@ -1,0 +1,11 @@
+"""URLs served on a school's host."""
+
+from django.urls import include, path
+
+from dreamseed.core import views as core_views
+
+urlpatterns = [
+    path("", core_views.dashboard, name="dashboard"),
+    path("accounts/", include("dreamseed.accounts.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+]

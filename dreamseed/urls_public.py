@@ -1,0 +1,14 @@
+"""URLs served on the public (apex) host: marketing, school signup, the operator's admin."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from dreamseed.schools import views as school_views
+
+urlpatterns = [
+    path("", school_views.landing, name="landing"),
+    path("signup/", school_views.signup, name="signup"),
+    path("find/", school_views.find_school, name="find_school"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("operator/", admin.site.urls),
+]
