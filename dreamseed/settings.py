@@ -71,6 +71,8 @@ SHARED_APPS = [
     "axes",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "dreamseed.api",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -78,6 +80,8 @@ TENANT_APPS = [
     "django.contrib.sessions",
     "dreamseed.accounts",
     "axes",
+    "rest_framework.authtoken",
+    "dreamseed.classes",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -227,6 +231,7 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "DreamSeed <no-reply@dreamsee
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -238,6 +243,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Adaptive testing for classrooms: classes, item bank, assessments.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Security ----------------------------------------------------------------------------------

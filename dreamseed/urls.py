@@ -7,5 +7,7 @@ from dreamseed.core import views as core_views
 urlpatterns = [
     path("", core_views.dashboard, name="dashboard"),
     path("accounts/", include("dreamseed.accounts.urls")),
+    path("classes/", include("dreamseed.classes.urls")),
+    path("api/", include("dreamseed.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
