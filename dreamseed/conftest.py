@@ -25,10 +25,7 @@ def pytest_configure(config):
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
-    from django.core.cache import cache
-
     with django_db_blocker.unblock():
-        cache.clear()
         personas = create_personas()
         reset_connection_schema()
     return personas
@@ -78,6 +75,14 @@ def client_for(db):
 @pytest.fixture
 def public_client(db):
     return school_client("localhost")
+
+
+@pytest.fixture(autouse=True)
+def _live_server_helper():
+    """Replace pytest-django's helper, which would flush the database after every test that uses
+    `live_server` (and with it the session's schools). Ours serves the committed session data;
+    browser tests use `committed_db` and clean up what they create."""
+    yield
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ cookies, HSTS); anything else is development, where `make run` and `make test` n
 at all because the embedded stack listens on the defaults below.
 """
 
+import os
 import sys
 from pathlib import Path
 
@@ -21,6 +22,11 @@ ENVIRONMENT = env_str("DREAMSEED_ENV", "development")
 # Under pytest (and in the worker processes the tests start) everything that is shared with a
 # running `make run` (Redis databases) moves aside, and password hashing is made cheap.
 TESTING = env_bool("DREAMSEED_TESTING", "pytest" in sys.modules)
+if TESTING:
+    # Each test run gets its own database, Celery queue and cache prefix, so that two runs on
+    # one machine (or a run beside `make run`) never see each other's data or tasks. Worker
+    # processes started by the tests inherit the id through the environment.
+    TEST_RUN_ID = os.environ.setdefault("DREAMSEED_TEST_RUN_ID", str(os.getpid()))
 PRODUCTION = ENVIRONMENT == "production"
 DEBUG = env_bool("DEBUG", not PRODUCTION)
 
@@ -48,6 +54,8 @@ DATABASES = {
     )
 }
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
+if TESTING:
+    DATABASES["default"]["TEST"] = {"NAME": f"test_dreamseed_{TEST_RUN_ID}"}
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -202,6 +210,7 @@ CACHES = {
         "LOCATION": f"{REDIS_URL}/{REDIS_DB_CACHE}",
         "KEY_FUNCTION": "django_tenants.cache.make_key",
         "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
+        "KEY_PREFIX": f"test{TEST_RUN_ID}" if TESTING else "",
     }
 }
 
@@ -214,6 +223,8 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_TENANT_CACHE_SECONDS = 30
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict = {}
+if TESTING:
+    CELERY_TASK_DEFAULT_QUEUE = f"test-{TEST_RUN_ID}"
 
 # --- Email -------------------------------------------------------------------------------------
 

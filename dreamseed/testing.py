@@ -167,7 +167,7 @@ class CeleryWorker:
         self.concurrency = concurrency
         self.name = name
         self.process: subprocess.Popen | None = None
-        self.log_path = BASE_DIR / ".dev" / f"celery-{name}.log"
+        self.log_path = BASE_DIR / ".dev" / f"celery-{name}-{settings.TEST_RUN_ID}.log"
 
     def env(self) -> dict:
         db = settings.DATABASES["default"]
@@ -177,7 +177,7 @@ class CeleryWorker:
             "DREAMSEED_TESTING": "1",
             "DATABASE_URL": url,
             "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
-            "EMAIL_FILE_PATH": str(BASE_DIR / ".dev" / "test-mail"),
+            "EMAIL_FILE_PATH": str(BASE_DIR / ".dev" / f"test-mail-{settings.TEST_RUN_ID}"),
         }
 
     def start(self, timeout: float = 60):
