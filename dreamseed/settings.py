@@ -76,6 +76,7 @@ SHARED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.admin",
+    "django.contrib.postgres",
     "axes",
     "rest_framework",
     "drf_spectacular",
@@ -90,6 +91,8 @@ TENANT_APPS = [
     "axes",
     "rest_framework.authtoken",
     "dreamseed.classes",
+    "dreamseed.itembank",
+    "dreamseed.assessments",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

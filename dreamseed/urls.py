@@ -8,6 +8,9 @@ urlpatterns = [
     path("", core_views.dashboard, name="dashboard"),
     path("accounts/", include("dreamseed.accounts.urls")),
     path("classes/", include("dreamseed.classes.urls")),
+    path("items/", include("dreamseed.itembank.urls")),
+    path("tests/", include("dreamseed.assessments.urls")),
+    path("api/items/", include("dreamseed.itembank.api_urls")),
     path("api/", include("dreamseed.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

@@ -1,0 +1,3 @@
+"""REST API for the item bank, mounted at /api/items/."""
+
+urlpatterns: list = []
