@@ -105,6 +105,9 @@ ROOT_URLCONF = "dreamseed.urls"
 TENANT_CREATION_FAKES_MIGRATIONS = True
 TENANT_BASE_SCHEMA = "template_school"
 SCHOOL_TEMPLATE_SCHEMA = TENANT_BASE_SCHEMA
+# Set the search_path once per connection and tenant switch, not before every query (which
+# doubled the round trips of every request).
+TENANT_LIMIT_SET_CALLS = True
 
 # --- Request handling --------------------------------------------------------------------------
 

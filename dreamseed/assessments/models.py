@@ -142,6 +142,9 @@ class Accommodation(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.student} × {self.extra_time_multiplier:g}, +{self.extra_attempts}"
+
 
 class SessionStatus(models.TextChoices):
     IN_PROGRESS = "in_progress", _("In progress")
@@ -249,3 +252,10 @@ class Attempt(models.Model):
             models.UniqueConstraint(fields=["session", "item"], name="item_once_per_session"),
         ]
         indexes = [models.Index(fields=["item", "created"])]
+
+    def __str__(self) -> str:
+        return f"{self.session_id}#{self.position} {self.item_id}={self.selected_choice}"
+
+    @property
+    def response_seconds(self) -> float | None:
+        return None if self.response_time_ms is None else self.response_time_ms / 1000

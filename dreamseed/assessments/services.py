@@ -1,0 +1,407 @@
+"""Running an adaptive test: start, answer, pause/resume/reset, and time-out.
+
+The rule everything here keeps: a session's state is in the database and every change to it
+happens in one transaction holding the session's row lock. An answer records the Attempt,
+updates theta/SE, checks the stopping rule and stores the next pending item together, so a
+reload, a double submit or a second tab can never see half of it.
+"""
+
+import math
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+
+import numpy as np
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from dreamseed.assessments.models import (
+    Accommodation,
+    Assessment,
+    Assignment,
+    Attempt,
+    ExamSession,
+    SessionStatus,
+)
+from dreamseed.assessments.pools import AssessmentPool, pool_for
+from dreamseed.assessments.signals import session_finished
+from dreamseed.cat import StoppingRule, cat_step, estimate
+from dreamseed.cat.exceptions import CatError
+from dreamseed.itembank.models import Item
+from dreamseed.schools.licensing import school_can_start_tests
+
+STOP_TIME_UP = "time_up"
+STOP_WINDOW_CLOSED = "window_closed"
+STOP_NO_ITEMS = "pool_exhausted"
+
+
+class SessionError(ValidationError):
+    """A student action that cannot be done now; the message says why."""
+
+
+@dataclass(frozen=True)
+class AnswerOutcome:
+    session: ExamSession
+    recorded: bool  # False: a repeat of an answer already recorded, or a stale item
+    stale: bool = False  # the answered item was not the pending one
+
+
+# --- Who may take what ---------------------------------------------------------------------------
+
+
+def attempts_allowed(*, assignment: Assignment, student) -> int:
+    extra = (
+        Accommodation.objects.filter(assignment=assignment, student=student)
+        .values_list("extra_attempts", flat=True)
+        .first()
+    )
+    return assignment.attempts_allowed + (extra or 0)
+
+
+def time_multiplier(*, assignment: Assignment, student) -> float:
+    value = (
+        Accommodation.objects.filter(assignment=assignment, student=student)
+        .values_list("extra_time_multiplier", flat=True)
+        .first()
+    )
+    return value or 1.0
+
+
+def _check_may_start(*, assignment: Assignment, student, now) -> None:
+    if not assignment.school_class.students.filter(pk=student.pk).exists():
+        raise PermissionDenied
+    if assignment.assessment.archived_at is not None:
+        raise SessionError(_("This test is no longer available."))
+    if now < assignment.opens_at:
+        raise SessionError(_("This test has not opened yet."))
+    if now >= assignment.closes_at:
+        raise SessionError(_("This test is closed."))
+    if not school_can_start_tests():
+        raise SessionError(
+            _("New tests cannot start because the school's licence has expired. Ask your teacher.")
+        )
+
+
+# --- Start ---------------------------------------------------------------------------------------
+
+
+def session_start(*, assignment: Assignment, student, now=None) -> ExamSession:
+    """Resume the student's unfinished session of `assignment`, or start the next attempt."""
+    now = now or timezone.now()
+    unfinished = ExamSession.objects.filter(
+        assignment=assignment,
+        student=student,
+        status__in=[SessionStatus.IN_PROGRESS, SessionStatus.PAUSED],
+    ).first()
+    if unfinished is not None:
+        return session_refresh(session_id=unfinished.pk, now=now)
+    _check_may_start(assignment=assignment, student=student, now=now)
+    used = ExamSession.objects.filter(assignment=assignment, student=student).count()
+    if used >= attempts_allowed(assignment=assignment, student=student):
+        raise SessionError(_("You have used all your attempts at this test."))
+    assessment = assignment.assessment
+    pool = pool_for(assessment)
+    if pool.engine is None:
+        raise SessionError(_("This test has no questions yet. Please tell your teacher."))
+    deadline = None
+    if assessment.time_limit_minutes:
+        minutes = assessment.time_limit_minutes * time_multiplier(
+            assignment=assignment, student=student
+        )
+        deadline = min(now + timedelta(minutes=minutes), assignment.closes_at)
+    try:
+        with transaction.atomic():
+            session = ExamSession.objects.create(
+                assignment=assignment,
+                student=student,
+                attempt_number=used + 1,
+                started_at=now,
+                last_activity_at=now,
+                deadline_at=deadline,
+            )
+            _advance(session, pool=pool, attempts=[], now=now)
+    except IntegrityError:
+        # Two tabs pressed Start at once: the other one won; use its session.
+        return ExamSession.objects.get(
+            assignment=assignment, student=student, attempt_number=used + 1
+        )
+    return session
+
+
+# --- Answer --------------------------------------------------------------------------------------
+
+
+def session_answer(
+    *, session_id: int, student, item_id: int, choice: str, response_time_ms: int | None, now=None
+) -> AnswerOutcome:
+    """Record the answer to the pending item and move on, atomically.
+
+    Answering anything but the pending item records nothing (a double submit of the previous
+    item is recognised as already recorded). Raises SessionError for a choice that is not one
+    of the item's options, PermissionDenied for someone else's session.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        session = (
+            ExamSession.objects.select_for_update(of=("self",))
+            .select_related("assignment__assessment", "pending_version")
+            .get(pk=session_id)
+        )
+        if session.student_id != student.pk:
+            raise PermissionDenied
+        if session.is_finished:
+            return AnswerOutcome(session=session, recorded=False, stale=True)
+        if session.status == SessionStatus.PAUSED:
+            raise SessionError(_("Your teacher has paused this test. Please wait."))
+        if _expire_if_due(session, now=now):
+            return AnswerOutcome(session=session, recorded=False, stale=True)
+        if session.pending_item_id != item_id:
+            return AnswerOutcome(session=session, recorded=False, stale=True)
+        version = session.pending_version
+        if choice not in version.option_keys:
+            raise SessionError(_("Please choose one of the answers."))
+        attempts = list(session.attempts.order_by("position"))
+        pool = pool_for(session.assignment.assessment)
+        a, b, c, d = _current_parameters(pool, item_id)
+        attempt = Attempt(
+            session=session,
+            position=len(attempts) + 1,
+            item_id=item_id,
+            item_version=version,
+            is_pilot=session.pending_is_pilot,
+            selected_choice=choice,
+            correct=version.is_correct(choice),
+            response_time_ms=_clean_response_time(response_time_ms, session, now),
+            a=a,
+            b=b,
+            c=c,
+            d=d,
+            theta_before=session.theta,
+            information=session.pending_information,
+            candidates=session.pending_candidates,
+        )
+        attempts.append(attempt)
+        _advance(session, pool=pool, attempts=attempts, now=now)
+        attempt.theta_after = session.theta
+        attempt.se_after = session.standard_error
+        attempt.save()
+        session.answered = len(attempts)  # spares the page a count query
+    return AnswerOutcome(session=session, recorded=True)
+
+
+def _current_parameters(pool: AssessmentPool, item_id: int) -> tuple:
+    """The item's parameters now (from the cached pool when it is there)."""
+    index = pool.index_of.get(item_id)
+    if index is not None:
+        return tuple(float(value) for value in pool.engine.params[index])
+    return Item.objects.filter(pk=item_id).values_list("a", "b", "c", "d").get()
+
+
+def _clean_response_time(value, session: ExamSession, now) -> int | None:
+    """Trust the browser's timer when it is plausible, else the server's."""
+    server_ms = None
+    if session.pending_since:
+        server_ms = max(0, int((now - session.pending_since).total_seconds() * 1000))
+    if isinstance(value, int) and value > 0 and (server_ms is None or value <= server_ms + 5000):
+        return value
+    return server_ms
+
+
+# --- The engine step -----------------------------------------------------------------------------
+
+
+def _advance(session: ExamSession, *, pool: AssessmentPool, attempts: list[Attempt], now) -> None:
+    """Estimate from the scored answers, stop or choose the next item, and save the session."""
+    assessment: Assessment = session.assignment.assessment
+    scored = [attempt for attempt in attempts if not attempt.is_pilot]
+    administered, responses, outside = [], [], []
+    for attempt in scored:
+        index = pool.index_of.get(attempt.item_id)
+        if index is None:
+            outside.append(attempt)  # retired or refiltered since: scored from its snapshot
+        else:
+            administered.append(index)
+            responses.append(int(attempt.correct))
+    seen_indices = [pool.index_of[a.item_id] for a in attempts if a.item_id in pool.index_of]
+    excluded = [pool.index_of[pk] for pk in session.excluded_item_ids if pk in pool.index_of]
+    excluded.extend(i for i in seen_indices if i not in administered)
+    rules = StoppingRule(
+        max_items=max(1, assessment.max_items - len(outside)),
+        min_items=min(assessment.min_items, max(1, assessment.max_items - len(outside))),
+        se_target=assessment.se_target,
+    )
+    rng = np.random.default_rng([session.pk, len(attempts)])
+    try:
+        step = cat_step(
+            pool.engine,
+            administered,
+            responses,
+            rules=rules,
+            estimator=assessment.estimator,
+            selector=assessment.exposure_control,
+            randomesque_k=max(1, assessment.randomesque_k),
+            content_targets=_usable_targets(assessment.content_targets, pool),
+            excluded=excluded or None,
+            rng=rng,
+        )
+    except CatError as error:
+        raise SessionError(_("This test is misconfigured: %(error)s") % {"error": error}) from error
+    theta, se = step.theta, step.se
+    if outside:
+        theta, se = _estimate_from_snapshots(assessment.estimator, scored)
+
+    session.theta = theta
+    session.standard_error = se
+    session.score = assessment.scale_score(theta)
+    session.n_items = len(scored)
+    session.last_activity_at = now
+    if step.skipped:
+        session.excluded_item_ids = sorted(
+            set(session.excluded_item_ids) | {int(pool.item_ids[i]) for i in step.skipped}
+        )
+    pilot = _maybe_pilot(session, assessment, pool, attempts)
+    if step.stop and pilot is None:
+        _finish(session, reason=step.reason or STOP_NO_ITEMS, now=now)
+        return
+    if pilot is not None:
+        session.pending_item_id, session.pending_version_id = pilot
+        session.pending_is_pilot = True
+        session.pending_information = None
+        session.pending_candidates = len(pool.pilot_item_ids)
+    else:
+        session.pending_item_id = int(pool.item_ids[step.next_item])
+        session.pending_version_id = int(pool.version_ids[step.next_item])
+        session.pending_is_pilot = False
+        session.pending_information = step.information
+        session.pending_candidates = step.n_candidates
+    session.pending_since = now
+    session.save()
+
+
+def _usable_targets(targets: dict, pool: AssessmentPool) -> dict | None:
+    """Content targets restricted to areas the pool has, renormalised to sum to 1."""
+    if not targets:
+        return None
+    labels = set(pool.engine.content_labels or [])
+    kept = {area: float(share) for area, share in targets.items() if area in labels and share > 0}
+    total = sum(kept.values())
+    return {area: share / total for area, share in kept.items()} if total > 0 else None
+
+
+def _estimate_from_snapshots(estimator: str, scored: list[Attempt]) -> tuple[float, float]:
+    params = np.array([[a.a, a.b, a.c, a.d] for a in scored], dtype=float)
+    responses = np.array([int(a.correct) for a in scored])
+    return estimate(estimator, params, responses)
+
+
+def _maybe_pilot(session, assessment, pool: AssessmentPool, attempts) -> tuple[int, int] | None:
+    """Now and then, an unscored pilot item (it does not count toward the test's length)."""
+    if assessment.pilot_rate <= 0 or not pool.pilot_item_ids:
+        return None
+    given = sum(1 for attempt in attempts if attempt.is_pilot)
+    cap = math.ceil(assessment.pilot_rate * assessment.max_items)
+    if given >= cap or not attempts:  # never as the first item
+        return None
+    chooser = random.Random(f"{session.pk}:{len(attempts)}")
+    if chooser.random() >= assessment.pilot_rate:
+        return None
+    seen = {attempt.item_id for attempt in attempts}
+    fresh = [pk for pk in pool.pilot_item_ids if pk not in seen]
+    if not fresh:
+        return None
+    item_id = chooser.choice(fresh)
+    return item_id, pool.pilot_version_ids[item_id]
+
+
+def _finish(session: ExamSession, *, reason: str, now) -> None:
+    timed_out = reason in (STOP_TIME_UP, STOP_WINDOW_CLOSED)
+    session.status = SessionStatus.TIMED_OUT if timed_out else SessionStatus.COMPLETED
+    session.stop_reason = reason
+    session.ended_at = now
+    session.pending_item = None
+    session.pending_version = None
+    session.pending_is_pilot = False
+    session.pending_since = None
+    session.save()
+    session_id = session.pk
+    transaction.on_commit(lambda: session_finished.send(sender=ExamSession, session_id=session_id))
+
+
+# --- Time ----------------------------------------------------------------------------------------
+
+
+def _expire_if_due(session: ExamSession, *, now) -> bool:
+    """End the session if its time or its assignment's window is over. Returns True if ended."""
+    if session.is_finished or session.status == SessionStatus.PAUSED:
+        return False
+    if session.deadline_at is not None and now >= session.deadline_at:
+        _finish(session, reason=STOP_TIME_UP, now=now)
+        return True
+    if now >= session.assignment.closes_at:
+        _finish(session, reason=STOP_WINDOW_CLOSED, now=now)
+        return True
+    return False
+
+
+def session_refresh(*, session_id: int, now=None) -> ExamSession:
+    """Load a session for display, ending it first if its time is up."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        session = (
+            ExamSession.objects.select_for_update(of=("self",))
+            .select_related("assignment__assessment", "assignment__school_class", "pending_version")
+            .get(pk=session_id)
+        )
+        _expire_if_due(session, now=now)
+    return session
+
+
+def sessions_expire_due(*, now=None) -> int:
+    """Close every session whose time or window ran out (for the periodic job)."""
+    now = now or timezone.now()
+    due = ExamSession.objects.filter(status=SessionStatus.IN_PROGRESS).filter(
+        Q(deadline_at__lte=now) | Q(assignment__closes_at__lte=now)
+    )
+    count = 0
+    for session_id in list(due.values_list("pk", flat=True)):
+        count += session_refresh(session_id=session_id, now=now).is_finished
+    return count
+
+
+# --- Teacher actions ---------------------------------------------------------------------------
+
+
+def session_pause(*, session: ExamSession, now=None) -> None:
+    now = now or timezone.now()
+    with transaction.atomic():
+        session = ExamSession.objects.select_for_update().get(pk=session.pk)
+        if session.status != SessionStatus.IN_PROGRESS:
+            raise SessionError(_("Only a test in progress can be paused."))
+        session.status = SessionStatus.PAUSED
+        session.paused_at = now
+        session.save(update_fields=["status", "paused_at"])
+
+
+def session_resume(*, session: ExamSession, now=None) -> None:
+    now = now or timezone.now()
+    with transaction.atomic():
+        session = ExamSession.objects.select_for_update().get(pk=session.pk)
+        if session.status != SessionStatus.PAUSED:
+            raise SessionError(_("Only a paused test can be resumed."))
+        if session.deadline_at is not None and session.paused_at is not None:
+            # The pause does not eat the student's time.
+            session.deadline_at += now - session.paused_at
+        session.status = SessionStatus.IN_PROGRESS
+        session.paused_at = None
+        session.pending_since = now
+        session.save(update_fields=["status", "paused_at", "deadline_at", "pending_since"])
+
+
+def session_reset(*, session: ExamSession) -> None:
+    """Discard a student's sitting entirely so they can start again (it does not use up an
+    attempt)."""
+    with transaction.atomic():
+        ExamSession.objects.filter(pk=session.pk).delete()

@@ -1,0 +1,322 @@
+"""A student takes an adaptive test: every rule of the flow, through the real views."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from dreamseed.assessments.models import Accommodation, Attempt, ExamSession, SessionStatus
+from dreamseed.assessments.services import session_pause, session_resume
+from dreamseed.assessments.signals import session_finished
+from dreamseed.testing import in_schema
+
+
+def _start(client, world):
+    response = client.post(f"/tests/take/{world.assignment.pk}/")
+    assert response.status_code == 302, response
+    return int(response["Location"].rstrip("/").split("/")[-1])
+
+
+def _session(pk):
+    return ExamSession.objects.get(pk=pk)
+
+
+def _answer(client, session_id, item_id, choice="B", **extra):
+    return client.post(f"/tests/session/{session_id}/", {"item": item_id, "choice": choice, **extra}, **extra.pop("headers", {}))
+
+
+def _in_alpha(world):
+    connection.set_tenant(world.school)
+
+
+def test_start_shows_one_pending_item_and_reload_shows_the_same(client_for, alpha_student, world):
+    client = client_for(alpha_student)
+    session_id = _start(client, world)
+    _in_alpha(world)
+    session = _session(session_id)
+    assert session.status == SessionStatus.IN_PROGRESS and session.pending_item_id
+    first = client.get(f"/tests/session/{session_id}/")
+    again = client.get(f"/tests/session/{session_id}/")
+    assert first.status_code == again.status_code == 200
+    assert first.context["version"].pk == again.context["version"].pk == session.pending_version_id
+    assert "Question 1 of up to 8" in first.text
+    assert 'name="choice"' in first.text
+    # The key is never in the page.
+    assert "correct" not in first.text.lower()
+
+
+def test_start_twice_resumes_the_same_session(client_for, alpha_student, world):
+    client = client_for(alpha_student)
+    assert _start(client, world) == _start(client, world)
+    _in_alpha(world)
+    assert ExamSession.objects.count() == 1
+
+
+def test_answer_records_one_attempt_updates_theta_and_chooses_the_next_item(client_for, alpha_student, world):
+    client = client_for(alpha_student)
+    session_id = _start(client, world)
+    _in_alpha(world)
+    first_item = _session(session_id).pending_item_id
+    response = _answer(client, session_id, first_item, "B")
+    assert response.status_code == 302
+    _in_alpha(world)
+    session = _session(session_id)
+    attempt = Attempt.objects.get(session=session)
+    assert attempt.correct and attempt.position == 1 and attempt.item_id == first_item
+    assert attempt.theta_before == pytest.approx(0, abs=1e-6)  # prior mean before any answer
+    assert attempt.information > 0 and attempt.candidates == 60
+    assert attempt.theta_after == pytest.approx(session.theta) and session.theta > 0
+    assert attempt.a is not None and attempt.b is not None  # parameters snapshotted
+    assert session.pending_item_id != first_item and session.n_items == 1
+
+
+def test_a_double_submit_records_exactly_one_attempt(client_for, alpha_student, world):
+    client = client_for(alpha_student)
+    session_id = _start(client, world)
+    _in_alpha(world)
+    item = _session(session_id).pending_item_id
+    _answer(client, session_id, item, "B")
+    repeat = _answer(client, session_id, item, "B")
+    assert repeat.status_code == 400
+    assert "already saved" in repeat.text
+    _in_alpha(world)
+    assert Attempt.objects.filter(session_id=session_id).count() == 1
+    # The page shows the current (second) item, not the first.
+    assert repeat.context["version"].item_id == _session(session_id).pending_item_id != item
+
+
+def test_answering_an_item_that_is_not_pending_is_rejected(client_for, alpha_student, world):
+    client = client_for(alpha_student)
+    session_id = _start(client, world)
+    _in_alpha(world)
+    pending = _session(session_id).pending_item_id
+    other = next(item.pk for item in world.items if item.pk != pending)
+    response = _answer(client, session_id, other, "B")
+    assert response.status_code == 400
+    _in_alpha(world)
+    assert not Attempt.objects.filter(session_id=session_id).exists()
+    assert response.context["version"].item_id == pending
+
+
+@pytest.mark.parametrize("bad", [{"choice": ""}, {"choice": "Z"}, {"item": "not-a-number"}])
+def test_bad_answers_get_a_message_and_record_nothing(client_for, alpha_student, world, bad):
+    client = client_for(alpha_student)
+    session_id = _start(client, world)
+    _in_alpha(world)
+    data = {"item": _session(session_id).pending_item_id, "choice": "B", **bad}
+    response = client.post(f"/tests/session/{session_id}/", data)
+    assert response.status_code == 400
+    assert response.context["error"]
+    _in_alpha(world)
+    assert not Attempt.objects.filter(session_id=session_id).exists()
+
+
+def test_the_test_resumes_on_another_device(client_for, alpha_student, world):
+    session_id = _start(client_for(alpha_student), world)
+    other_device = client_for(alpha_student)
+    response = other_device.get(f"/tests/take/{world.assignment.pk}/")
+    assert response.status_code == 200
+    resumed = other_device.post(f"/tests/take/{world.assignment.pk}/")
+    assert resumed["Location"] == f"/tests/session/{session_id}/"
+
+
+def test_fetch_answers_get_the_next_question_as_json(client_for, alpha_student, world):
+    client = client_for(alpha_student)
+    session_id = _start(client, world)
+    _in_alpha(world)
+    item = _session(session_id).pending_item_id
+    response = client.post(
+        f"/tests/session/{session_id}/", {"item": item, "choice": "A"}, HTTP_X_REQUESTED_WITH="fetch"
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["done"] is False and "Question 2" in body["html"] and 'id="answer-form"' in body["html"]
+
+
+def test_a_full_test_ends_at_max_items_with_a_scaled_score(client_for, alpha_student, world):
+    client = client_for(alpha_student)
+    session_id = _start(client, world)
+    finished = []
+    session_finished.connect(lambda **kw: finished.append(kw["session_id"]), weak=False, dispatch_uid="t")
+    try:
+        for _ in range(8):
+            _in_alpha(world)
+            session = _session(session_id)
+            if session.is_finished:
+                break
+            _answer(client, session_id, session.pending_item_id, "B")
+    finally:
+        session_finished.disconnect(dispatch_uid="t")
+    _in_alpha(world)
+    session = _session(session_id)
+    assert session.status == SessionStatus.COMPLETED and session.stop_reason == "max_items"
+    assert session.n_items == 8 and session.pending_item_id is None and session.ended_at
+    assert session.theta > 1  # all correct
+    assert session.score == pytest.approx(200 + 10 * session.theta)
+    result = client.get(f"/tests/session/{session_id}/")
+    assert result.status_code == 302 and result["Location"] == f"/tests/session/{session_id}/result/"
+    page = client.get(result["Location"])
+    assert page.status_code == 200 and f"{session.score:.0f}" in page.text
+
+
+def test_se_target_stops_early(client_for, alpha_student, make_world):
+    world = make_world(max_items=30, min_items=2, se_target=0.9)
+    client = client_for(alpha_student)
+    session_id = _start(client, world)
+    for _ in range(30):
+        _in_alpha(world)
+        session = _session(session_id)
+        if session.is_finished:
+            break
+        _answer(client, session_id, session.pending_item_id, "B" if session.n_items % 2 else "A")
+    _in_alpha(world)
+    session = _session(session_id)
+    assert session.stop_reason == "se_target" and session.standard_error <= 0.9
+    assert 2 <= session.n_items < 30
+
+
+def test_an_exhausted_pool_ends_the_test_cleanly(client_for, alpha_student, make_world):
+    world = make_world(bank_size=3, max_items=10, min_items=1)
+    client = client_for(alpha_student)
+    session_id = _start(client, world)
+    for _ in range(3):
+        _in_alpha(world)
+        _answer(client, session_id, _session(session_id).pending_item_id, "B")
+    _in_alpha(world)
+    session = _session(session_id)
+    assert session.status == SessionStatus.COMPLETED and session.stop_reason == "pool_exhausted"
+    assert session.n_items == 3
+
+
+def test_time_limit_is_enforced_on_the_server(client_for, alpha_student, make_world):
+    world = make_world(time_limit_minutes=10)
+    client = client_for(alpha_student)
+    session_id = _start(client, world)
+    _in_alpha(world)
+    session = _session(session_id)
+    assert session.deadline_at is not None
+    item = session.pending_item_id
+    ExamSession.objects.filter(pk=session_id).update(deadline_at=timezone.now() - timedelta(seconds=1))
+    late = _answer(client, session_id, item, "B")
+    assert late.status_code == 302 and late["Location"].endswith("/result/")
+    _in_alpha(world)
+    session = _session(session_id)
+    assert session.status == SessionStatus.TIMED_OUT and session.stop_reason == "time_up"
+    assert not Attempt.objects.filter(session=session).exists()
+
+
+def test_extra_time_accommodation_lengthens_the_deadline(client_for, alpha_student, make_world):
+    world = make_world(time_limit_minutes=20)
+    with in_schema(world.school.schema_name):
+        Accommodation.objects.create(assignment=world.assignment, student=world.students[0], extra_time_multiplier=1.5)
+    session_id = _start(client_for(alpha_student), world)
+    _in_alpha(world)
+    session = _session(session_id)
+    minutes = (session.deadline_at - session.started_at).total_seconds() / 60
+    assert minutes == pytest.approx(30, abs=0.1)
+
+
+def test_a_closed_window_refuses_to_start(client_for, alpha_student, world):
+    with in_schema(world.school.schema_name):
+        world.assignment.opens_at = timezone.now() - timedelta(days=2)
+        world.assignment.closes_at = timezone.now() - timedelta(days=1)
+        world.assignment.save()
+    client = client_for(alpha_student)
+    response = client.post(f"/tests/take/{world.assignment.pk}/", follow=True)
+    assert "This test is closed." in response.text
+    _in_alpha(world)
+    assert not ExamSession.objects.exists()
+
+
+def test_not_yet_open_refuses_to_start(client_for, alpha_student, world):
+    with in_schema(world.school.schema_name):
+        world.assignment.opens_at = timezone.now() + timedelta(days=1)
+        world.assignment.closes_at = timezone.now() + timedelta(days=2)
+        world.assignment.save()
+    response = client_for(alpha_student).post(f"/tests/take/{world.assignment.pk}/", follow=True)
+    assert "has not opened yet" in response.text
+
+
+def test_closing_the_window_ends_a_running_session(client_for, alpha_student, world):
+    client = client_for(alpha_student)
+    session_id = _start(client, world)
+    _in_alpha(world)
+    world.assignment.closes_at = timezone.now() - timedelta(seconds=1)
+    world.assignment.opens_at = timezone.now() - timedelta(hours=2)
+    world.assignment.save()
+    response = client.get(f"/tests/session/{session_id}/")
+    assert response.status_code == 302
+    _in_alpha(world)
+    assert _session(session_id).stop_reason == "window_closed"
+
+
+def test_a_paused_session_rejects_answers_until_resumed(client_for, alpha_student, make_world):
+    world = make_world(time_limit_minutes=30)
+    client = client_for(alpha_student)
+    session_id = _start(client, world)
+    _in_alpha(world)
+    session = _session(session_id)
+    deadline = session.deadline_at
+    session_pause(session=session, now=timezone.now())
+    page = client.get(f"/tests/session/{session_id}/")
+    assert "paused the test" in page.text and 'id="answer-form"' not in page.text
+    response = _answer(client, session_id, session.pending_item_id, "B")
+    assert response.status_code == 400 and "paused" in response.text
+    _in_alpha(world)
+    assert not Attempt.objects.exists()
+    session_resume(session=_session(session_id), now=timezone.now() + timedelta(minutes=5))
+    _in_alpha(world)
+    resumed = _session(session_id)
+    assert resumed.status == SessionStatus.IN_PROGRESS
+    assert resumed.deadline_at - deadline >= timedelta(minutes=4, seconds=59)  # pause not counted
+    assert _answer(client, session_id, resumed.pending_item_id, "B").status_code == 302
+
+
+def test_attempts_are_limited_and_an_accommodation_adds_one(client_for, alpha_student, make_world):
+    world = make_world(max_items=1, min_items=1)
+    client = client_for(alpha_student)
+    first = _start(client, world)
+    _in_alpha(world)
+    _answer(client, first, _session(first).pending_item_id, "B")
+    again = client.post(f"/tests/take/{world.assignment.pk}/", follow=True)
+    assert "used all your attempts" in again.text
+    with in_schema(world.school.schema_name):
+        Accommodation.objects.create(assignment=world.assignment, student=world.students[0], extra_attempts=1)
+    second = _start(client, world)
+    assert second != first
+    _in_alpha(world)
+    assert _session(second).attempt_number == 2
+
+
+def test_pilot_items_are_given_but_not_scored(client_for, alpha_student, make_world):
+    world = make_world(pilots=10, pilot_rate=0.5, max_items=8)
+    client = client_for(alpha_student)
+    session_id = _start(client, world)
+    for _ in range(30):
+        _in_alpha(world)
+        session = _session(session_id)
+        if session.is_finished:
+            break
+        _answer(client, session_id, session.pending_item_id, "B")
+    _in_alpha(world)
+    session = _session(session_id)
+    pilots = Attempt.objects.filter(session=session, is_pilot=True)
+    assert pilots.exists()
+    assert all(attempt.b is None for attempt in pilots)
+    assert session.n_items == 8  # pilots do not count toward the length
+    assert Attempt.objects.filter(session=session).count() == 8 + pilots.count()
+
+
+def test_answer_request_runs_a_fixed_number_of_queries(client_for, alpha_student, world, django_assert_max_num_queries):
+    client = client_for(alpha_student)
+    session_id = _start(client, world)
+    _in_alpha(world)
+    _answer(client, session_id, _session(session_id).pending_item_id, "B")  # warm the pool cache
+    _in_alpha(world)
+    session = _session(session_id)
+    with django_assert_max_num_queries(14):
+        response = client.post(
+            f"/tests/session/{session_id}/", {"item": session.pending_item_id, "choice": "B"}, HTTP_X_REQUESTED_WITH="fetch"
+        )
+    assert response.status_code == 200

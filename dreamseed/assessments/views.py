@@ -1,0 +1,358 @@
+"""Test pages: blueprints, assignments, live progress and results for staff; the test itself
+for students. Every object is fetched through a selector that checks who may see it."""
+
+import csv
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from dreamseed.accounts.models import Role
+from dreamseed.accounts.permissions import staff_required, student_required
+from dreamseed.assessments import selectors
+from dreamseed.assessments.charts import assignment_distribution_svg, session_trajectory_svg
+from dreamseed.assessments.forms import AccommodationForm, AssessmentForm, AssignForm
+from dreamseed.assessments.models import Accommodation, Assignment, SessionStatus
+from dreamseed.assessments.pools import pool_items_query
+from dreamseed.assessments.services import (
+    SessionError,
+    session_answer,
+    session_pause,
+    session_refresh,
+    session_reset,
+    session_resume,
+    session_start,
+)
+
+# --- Staff: blueprints -------------------------------------------------------------------------
+
+
+@staff_required
+def assessment_list(request):
+    assessments = selectors.assessment_list_for(user=request.user)
+    return render(request, "assessments/assessment_list.html", {"assessments": assessments})
+
+
+@staff_required
+def assessment_create(request):
+    form = AssessmentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        form.instance.created_by = request.user
+        assessment = form.save()
+        messages.success(
+            request, _("Test “%(name)s” created. Now assign it to a class.") % {"name": assessment}
+        )
+        return redirect("assessments:detail", pk=assessment.pk)
+    status = 400 if form.errors else 200
+    return render(request, "assessments/assessment_form.html", {"form": form}, status=status)
+
+
+@staff_required
+def assessment_edit(request, pk):
+    assessment = selectors.assessment_get_for_staff(user=request.user, pk=pk)
+    if not selectors.assessment_may_edit(user=request.user, assessment=assessment):
+        raise PermissionDenied
+    form = AssessmentForm(request.POST or None, instance=assessment)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("Saved. Sessions already running keep their settings."))
+        return redirect("assessments:detail", pk=assessment.pk)
+    status = 400 if form.errors else 200
+    context = {"form": form, "assessment": assessment}
+    return render(request, "assessments/assessment_form.html", context, status=status)
+
+
+@staff_required
+def assessment_detail(request, pk):
+    assessment = selectors.assessment_get_for_staff(user=request.user, pk=pk)
+    classes = selectors.classes_for_staff(request.user).filter(archived_at__isnull=True)
+    form = AssignForm(request.POST or None, classes=classes)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            for school_class in form.cleaned_data["classes"]:
+                Assignment.objects.create(
+                    assessment=assessment,
+                    school_class=school_class,
+                    opens_at=form.cleaned_data["opens_at"],
+                    closes_at=form.cleaned_data["closes_at"],
+                    attempts_allowed=form.cleaned_data["attempts_allowed"],
+                    created_by=request.user,
+                )
+        messages.success(request, _("Assigned."))
+        return redirect("assessments:detail", pk=assessment.pk)
+    assignments = (
+        assessment.assignments.filter(school_class__in=selectors.classes_for_staff(request.user))
+        .select_related("school_class")
+        .order_by("-opens_at")
+    )
+    context = {
+        "assessment": assessment,
+        "assignments": assignments,
+        "form": form,
+        "pool_size": pool_items_query(assessment).count(),
+        "may_edit": selectors.assessment_may_edit(user=request.user, assessment=assessment),
+    }
+    return render(
+        request, "assessments/assessment_detail.html", context, status=400 if form.errors else 200
+    )
+
+
+@staff_required
+@require_POST
+def assessment_archive(request, pk):
+    assessment = selectors.assessment_get_for_staff(user=request.user, pk=pk)
+    if not selectors.assessment_may_edit(user=request.user, assessment=assessment):
+        raise PermissionDenied
+    assessment.archived_at = None if assessment.archived_at else timezone.now()
+    assessment.save(update_fields=["archived_at", "updated"])
+    return redirect("assessments:detail", pk=pk)
+
+
+# --- Staff: an assignment in progress, and its results -----------------------------------------
+
+
+@staff_required
+def assignment_detail(request, pk):
+    assignment = selectors.assignment_get_for_staff(user=request.user, pk=pk)
+    students = assignment.school_class.students.order_by("last_name", "first_name")
+    form = AccommodationForm(request.POST or None, students=students)
+    if request.method == "POST":
+        existing = Accommodation.objects.filter(
+            assignment=assignment, student_id=request.POST.get("student") or 0
+        ).first()
+        form = AccommodationForm(request.POST, students=students, instance=existing)
+        if form.is_valid():
+            form.instance.assignment = assignment
+            form.save()
+            messages.success(request, _("Accommodation saved."))
+            return redirect("assessments:assignment", pk=pk)
+    context = {
+        "assignment": assignment,
+        "rows": selectors.assignment_progress(assignment=assignment),
+        "accommodations": assignment.accommodations.select_related("student"),
+        "form": form,
+    }
+    return render(
+        request, "assessments/assignment_detail.html", context, status=400 if form.errors else 200
+    )
+
+
+@staff_required
+def assignment_progress_fragment(request, pk):
+    """The live table alone, polled by static/js/live-progress.js."""
+    assignment = selectors.assignment_get_for_staff(user=request.user, pk=pk)
+    rows = selectors.assignment_progress(assignment=assignment)
+    return render(
+        request, "assessments/_progress_rows.html", {"assignment": assignment, "rows": rows}
+    )
+
+
+@staff_required
+@require_POST
+def session_action(request, pk, action):
+    session = selectors.session_get_for_staff(user=request.user, pk=pk)
+    actions = {"pause": session_pause, "resume": session_resume, "reset": session_reset}
+    try:
+        actions[action](session=session)
+    except SessionError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        done = {
+            "pause": _("%(name)s's test is paused."),
+            "resume": _("%(name)s can continue."),
+            "reset": _("%(name)s's sitting was discarded; they can start again."),
+        }
+        messages.success(request, done[action] % {"name": session.student})
+    return redirect("assessments:assignment", pk=session.assignment_id)
+
+
+@staff_required
+def assignment_results(request, pk):
+    assignment = selectors.assignment_get_for_staff(user=request.user, pk=pk)
+    sessions = list(selectors.assignment_finished_sessions(assignment=assignment))
+    for session in sessions:
+        session.scale_se = assignment.assessment.scale_se(session.standard_error)
+    context = {
+        "assignment": assignment,
+        "assessment": assignment.assessment,
+        "sessions": sessions,
+        "summary": selectors.assignment_summary(assignment=assignment),
+        "exposure": selectors.assignment_item_exposure(assignment=assignment),
+        "chart": assignment_distribution_svg(assignment=assignment, sessions=sessions),
+    }
+    return render(request, "assessments/assignment_results.html", context)
+
+
+@staff_required
+def assignment_results_csv(request, pk):
+    assignment = selectors.assignment_get_for_staff(user=request.user, pk=pk)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    filename = f"results-{assignment.pk}-{timezone.now():%Y%m%d}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    writer = csv.writer(response)
+    writer.writerow(
+        ["student", "username", "attempt", "status", "score", "score_se", "theta", "se",
+         "items", "started", "ended", "seconds"]
+    )  # fmt: skip
+    assessment = assignment.assessment
+    for session in assignment.sessions.select_related("student").order_by("student__last_name"):
+        ended = session.ended_at.isoformat() if session.ended_at else ""
+        writer.writerow([
+            session.student.get_full_name(), session.student.username, session.attempt_number,
+            session.status, _round(session.score),
+            _round(assessment.scale_se(session.standard_error)),
+            _round(session.theta, 3), _round(session.standard_error, 3), session.n_items,
+            session.started_at.isoformat(), ended, int(session.duration.total_seconds()),
+        ])  # fmt: skip
+    return response
+
+
+def _round(value, digits=1):
+    return "" if value is None else round(value, digits)
+
+
+@staff_required
+def session_detail_staff(request, pk):
+    session = selectors.session_get_for_staff(user=request.user, pk=pk)
+    return render(request, "assessments/session_result.html", _result_context(session, staff=True))
+
+
+def _result_context(session, *, staff: bool) -> dict:
+    assessment = session.assignment.assessment
+    attempts = list(selectors.session_attempts(session=session))
+    scale_se = assessment.scale_se(session.standard_error)
+    return {
+        "session": session,
+        "assessment": assessment,
+        "attempts": attempts,
+        "scale_se": scale_se,
+        "band_low": None if session.score is None else session.score - scale_se,
+        "band_high": None if session.score is None else session.score + scale_se,
+        "chart": session_trajectory_svg(session=session, attempts=attempts),
+        "staff": staff,
+    }
+
+
+# --- Students ------------------------------------------------------------------------------------
+
+
+@student_required
+def my_tests(request):
+    groups = selectors.student_tests(student=request.user)
+    return render(request, "assessments/my_tests.html", {"groups": groups})
+
+
+@student_required
+def assignment_start(request, pk):
+    assignment = selectors.assignment_get_for_student(student=request.user, pk=pk)
+    if request.method == "POST":
+        try:
+            session = session_start(assignment=assignment, student=request.user)
+        except SessionError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect("assessments:start", pk=pk)
+        return redirect("assessments:take", pk=session.pk)
+    return render(
+        request,
+        "assessments/start.html",
+        {"assignment": assignment, "assessment": assignment.assessment},
+    )
+
+
+def _wants_fragment(request) -> bool:
+    return request.headers.get("X-Requested-With") == "fetch"
+
+
+@student_required
+def session_take(request, pk):
+    session = selectors.session_get_for_student(student=request.user, pk=pk)
+    error = None
+    if request.method == "POST":
+        try:
+            item_id = int(request.POST.get("item", ""))
+        except ValueError:
+            item_id = -1
+        try:
+            response_time = int(request.POST.get("response_time_ms") or 0) or None
+        except ValueError:
+            response_time = None
+        choice = request.POST.get("choice", "")
+        if not choice:
+            error = _("Please choose an answer before going on.")
+        else:
+            try:
+                outcome = session_answer(
+                    session_id=session.pk,
+                    student=request.user,
+                    item_id=item_id,
+                    choice=choice,
+                    response_time_ms=response_time,
+                )
+            except SessionError as problem:
+                error = " ".join(problem.messages)
+            else:
+                session = outcome.session
+                if outcome.stale and not session.is_finished:
+                    error = _("That answer was already saved. Here is your current question.")
+        if not _wants_fragment(request) and error is None:
+            # post/redirect/get: a reload never re-posts an answer.
+            target = "assessments:result" if session.is_finished else "assessments:take"
+            return redirect(target, pk=session.pk)
+    else:
+        session = session_refresh(session_id=session.pk)
+    if session.is_finished:
+        url = reverse("assessments:result", kwargs={"pk": session.pk})
+        if _wants_fragment(request):
+            return JsonResponse({"done": True, "url": url})
+        return redirect(url)
+    context = _question_context(session, error=error)
+    if _wants_fragment(request):
+        html = render_to_string("assessments/_question.html", context, request=request)
+        return JsonResponse({"done": False, "html": html, "error": error})
+    return render(
+        request,
+        "assessments/take.html",
+        context,
+        status=400 if error and request.method == "POST" else 200,
+    )
+
+
+def _question_context(session, *, error=None) -> dict:
+    assessment = session.assignment.assessment
+    answered = getattr(session, "answered", None)
+    if answered is None:
+        answered = session.attempts.count()
+    return {
+        "session": session,
+        "assessment": assessment,
+        "version": session.pending_version,
+        "position": answered + 1,
+        "max_items": assessment.max_items,
+        "seconds_left": session.seconds_left(),
+        "paused": session.status == SessionStatus.PAUSED,
+        "error": error,
+    }
+
+
+@student_required
+def session_result(request, pk):
+    session = selectors.session_get_for_student(student=request.user, pk=pk)
+    if not session.is_finished:
+        return redirect("assessments:take", pk=pk)
+    context = _result_context(session, staff=False)
+    context["visible"] = session.assignment.assessment.show_results_to_students
+    return render(request, "assessments/session_result.html", context)
+
+
+def home_context(user) -> dict:
+    """Extra context for the dashboards."""
+    if user.role == Role.STUDENT:
+        return {"test_groups": selectors.student_tests(student=user)}
+    return {}

@@ -1,0 +1,16 @@
+from datetime import timedelta
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def duration(value) -> str:
+    """A timedelta (or seconds) as m:ss or h:mm:ss."""
+    if value is None or value == "":
+        return ""
+    seconds = int(value.total_seconds() if isinstance(value, timedelta) else value)
+    hours, rest = divmod(max(seconds, 0), 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"

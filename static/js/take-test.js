@@ -1,0 +1,130 @@
+// The test page without full reloads: answers are posted with fetch and the next question is
+// swapped in; focus moves to its heading and a polite live region announces it. Without
+// JavaScript the same form posts normally and the server redirects to the next question.
+(function () {
+  "use strict";
+  var region = document.getElementById("question-region");
+  var announcer = document.getElementById("announcer");
+  if (!region) return;
+  var shownAt = performance.now();
+  var timerHandle = null;
+
+  function renderMath(root) {
+    if (window.renderMathInElement) {
+      root.querySelectorAll(".math").forEach(function (el) {
+        window.renderMathInElement(el, {
+          delimiters: [
+            { left: "$$", right: "$$", display: true },
+            { left: "$", right: "$", display: false },
+            { left: "\\(", right: "\\)", display: false }
+          ],
+          throwOnError: false
+        });
+      });
+    }
+  }
+
+  function announce(text) {
+    announcer.textContent = "";
+    window.setTimeout(function () { announcer.textContent = text; }, 50);
+  }
+
+  function startTimer() {
+    var timer = region.querySelector(".timer");
+    if (timerHandle) window.clearInterval(timerHandle);
+    if (!timer) return;
+    var left = parseInt(timer.getAttribute("data-seconds-left"), 10);
+    var value = timer.querySelector(".timer-value");
+    var started = Date.now();
+    function tick() {
+      var remaining = Math.max(0, left - Math.floor((Date.now() - started) / 1000));
+      var minutes = Math.floor(remaining / 60);
+      var seconds = remaining % 60;
+      value.textContent = minutes + ":" + (seconds < 10 ? "0" : "") + seconds;
+      if (remaining === 300 || remaining === 60) {
+        announce(timer.getAttribute("aria-label") + ": " + value.textContent);
+      }
+      if (remaining <= 0) {
+        window.clearInterval(timerHandle);
+        window.location.reload(); // the server ends the test and shows the result
+      }
+    }
+    tick();
+    timerHandle = window.setInterval(tick, 1000);
+  }
+
+  function showQuestion(html) {
+    region.innerHTML = html;
+    shownAt = performance.now();
+    renderMath(region);
+    startTimer();
+    bindForm();
+    var heading = document.getElementById("question-heading");
+    if (heading) {
+      heading.focus();
+      announce(heading.textContent);
+    }
+  }
+
+  function bindForm() {
+    var form = document.getElementById("answer-form");
+    if (!form) return;
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var button = form.querySelector("button[type=submit]");
+      if (button.disabled) return; // a double click sends once
+      form.elements["response_time_ms"].value = Math.round(performance.now() - shownAt);
+      button.disabled = true;
+      fetch(form.action, {
+        method: "POST",
+        body: new FormData(form),
+        headers: { "X-Requested-With": "fetch" },
+        credentials: "same-origin"
+      }).then(function (response) {
+        if (!response.ok) throw new Error(String(response.status));
+        return response.json();
+      }).then(function (data) {
+        if (data.done) {
+          window.location.assign(data.url);
+        } else {
+          showQuestion(data.html);
+        }
+      }).catch(function () {
+        // Nothing is lost: the server either has the answer (and says so next time) or not.
+        button.disabled = false;
+        var message = form.getAttribute("data-offline");
+        var box = document.getElementById("connection-error");
+        if (!box) {
+          box = document.createElement("div");
+          box.id = "connection-error";
+          box.className = "form-errors";
+          box.setAttribute("role", "alert");
+          form.insertBefore(box, form.firstChild);
+        }
+        box.textContent = message;
+      });
+    });
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    var target = event.target;
+    if (target && (target.tagName === "TEXTAREA" || (target.tagName === "INPUT" && target.type === "text"))) return;
+    var key = event.key.toUpperCase();
+    var digit = "1234567".indexOf(key);
+    var options = region.querySelectorAll("input[name=choice]");
+    var chosen = null;
+    options.forEach(function (input, index) {
+      if (input.value === key || index === digit) chosen = input;
+    });
+    if (chosen) {
+      chosen.checked = true;
+      chosen.focus();
+      event.preventDefault();
+    }
+  });
+
+  renderMath(region);
+  startTimer();
+  bindForm();
+})();
