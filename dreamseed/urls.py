@@ -11,6 +11,7 @@ urlpatterns = [
     path("items/", include("dreamseed.itembank.urls")),
     path("tests/", include("dreamseed.assessments.urls")),
     path("api/items/", include("dreamseed.itembank.api_urls")),
+    path("api/sessions/", include("dreamseed.assessments.api_urls")),
     path("api/", include("dreamseed.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

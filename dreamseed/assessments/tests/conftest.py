@@ -20,10 +20,15 @@ class World:
             connection.set_tenant(self.school)
             self.teacher = personas["alpha_teacher"].user
             self.students = [personas["alpha_student"].user, personas["alpha_student2"].user]
-            self.items = make_bank(n=assessment_options.pop("bank_size", 60), pilots=assessment_options.pop("pilots", 0))
+            self.items = make_bank(
+                n=assessment_options.pop("bank_size", 60),
+                pilots=assessment_options.pop("pilots", 0),
+            )
             self.school_class = make_class(teacher=self.teacher, students=self.students)
             self.assessment = make_assessment(author=self.teacher, **assessment_options)
-            self.assignment = make_assignment(assessment=self.assessment, school_class=self.school_class)
+            self.assignment = make_assignment(
+                assessment=self.assessment, school_class=self.school_class
+            )
 
 
 @pytest.fixture

@@ -65,7 +65,9 @@ def make_assessment(*, author, **overrides):
     return Assessment.objects.create(**fields)
 
 
-def make_assignment(*, assessment, school_class, opens_in=timedelta(hours=-1), closes_in=timedelta(days=1), **extra):
+def make_assignment(
+    *, assessment, school_class, opens_in=timedelta(hours=-1), closes_in=timedelta(days=1), **extra
+):
     now = timezone.now()
     return Assignment.objects.create(
         assessment=assessment,

@@ -23,7 +23,11 @@ def _session(pk):
 
 
 def _answer(client, session_id, item_id, choice="B", **extra):
-    return client.post(f"/tests/session/{session_id}/", {"item": item_id, "choice": choice, **extra}, **extra.pop("headers", {}))
+    return client.post(
+        f"/tests/session/{session_id}/",
+        {"item": item_id, "choice": choice, **extra},
+        **extra.pop("headers", {}),
+    )
 
 
 def _in_alpha(world):
@@ -53,7 +57,9 @@ def test_start_twice_resumes_the_same_session(client_for, alpha_student, world):
     assert ExamSession.objects.count() == 1
 
 
-def test_answer_records_one_attempt_updates_theta_and_chooses_the_next_item(client_for, alpha_student, world):
+def test_answer_records_one_attempt_updates_theta_and_chooses_the_next_item(
+    client_for, alpha_student, world
+):
     client = client_for(alpha_student)
     session_id = _start(client, world)
     _in_alpha(world)
@@ -127,18 +133,26 @@ def test_fetch_answers_get_the_next_question_as_json(client_for, alpha_student, 
     _in_alpha(world)
     item = _session(session_id).pending_item_id
     response = client.post(
-        f"/tests/session/{session_id}/", {"item": item, "choice": "A"}, HTTP_X_REQUESTED_WITH="fetch"
+        f"/tests/session/{session_id}/",
+        {"item": item, "choice": "A"},
+        HTTP_X_REQUESTED_WITH="fetch",
     )
     assert response.status_code == 200
     body = response.json()
-    assert body["done"] is False and "Question 2" in body["html"] and 'id="answer-form"' in body["html"]
+    assert (
+        body["done"] is False
+        and "Question 2" in body["html"]
+        and 'id="answer-form"' in body["html"]
+    )
 
 
 def test_a_full_test_ends_at_max_items_with_a_scaled_score(client_for, alpha_student, world):
     client = client_for(alpha_student)
     session_id = _start(client, world)
     finished = []
-    session_finished.connect(lambda **kw: finished.append(kw["session_id"]), weak=False, dispatch_uid="t")
+    session_finished.connect(
+        lambda **kw: finished.append(kw["session_id"]), weak=False, dispatch_uid="t"
+    )
     try:
         for _ in range(8):
             _in_alpha(world)
@@ -155,7 +169,9 @@ def test_a_full_test_ends_at_max_items_with_a_scaled_score(client_for, alpha_stu
     assert session.theta > 1  # all correct
     assert session.score == pytest.approx(200 + 10 * session.theta)
     result = client.get(f"/tests/session/{session_id}/")
-    assert result.status_code == 302 and result["Location"] == f"/tests/session/{session_id}/result/"
+    assert (
+        result.status_code == 302 and result["Location"] == f"/tests/session/{session_id}/result/"
+    )
     page = client.get(result["Location"])
     assert page.status_code == 200 and f"{session.score:.0f}" in page.text
 
@@ -197,7 +213,9 @@ def test_time_limit_is_enforced_on_the_server(client_for, alpha_student, make_wo
     session = _session(session_id)
     assert session.deadline_at is not None
     item = session.pending_item_id
-    ExamSession.objects.filter(pk=session_id).update(deadline_at=timezone.now() - timedelta(seconds=1))
+    ExamSession.objects.filter(pk=session_id).update(
+        deadline_at=timezone.now() - timedelta(seconds=1)
+    )
     late = _answer(client, session_id, item, "B")
     assert late.status_code == 302 and late["Location"].endswith("/result/")
     _in_alpha(world)
@@ -209,7 +227,9 @@ def test_time_limit_is_enforced_on_the_server(client_for, alpha_student, make_wo
 def test_extra_time_accommodation_lengthens_the_deadline(client_for, alpha_student, make_world):
     world = make_world(time_limit_minutes=20)
     with in_schema(world.school.schema_name):
-        Accommodation.objects.create(assignment=world.assignment, student=world.students[0], extra_time_multiplier=1.5)
+        Accommodation.objects.create(
+            assignment=world.assignment, student=world.students[0], extra_time_multiplier=1.5
+        )
     session_id = _start(client_for(alpha_student), world)
     _in_alpha(world)
     session = _session(session_id)
@@ -282,7 +302,9 @@ def test_attempts_are_limited_and_an_accommodation_adds_one(client_for, alpha_st
     again = client.post(f"/tests/take/{world.assignment.pk}/", follow=True)
     assert "used all your attempts" in again.text
     with in_schema(world.school.schema_name):
-        Accommodation.objects.create(assignment=world.assignment, student=world.students[0], extra_attempts=1)
+        Accommodation.objects.create(
+            assignment=world.assignment, student=world.students[0], extra_attempts=1
+        )
     second = _start(client, world)
     assert second != first
     _in_alpha(world)
@@ -308,7 +330,9 @@ def test_pilot_items_are_given_but_not_scored(client_for, alpha_student, make_wo
     assert Attempt.objects.filter(session=session).count() == 8 + pilots.count()
 
 
-def test_answer_request_runs_a_fixed_number_of_queries(client_for, alpha_student, world, django_assert_max_num_queries):
+def test_answer_request_runs_a_fixed_number_of_queries(
+    client_for, alpha_student, world, django_assert_max_num_queries
+):
     client = client_for(alpha_student)
     session_id = _start(client, world)
     _in_alpha(world)
@@ -317,6 +341,8 @@ def test_answer_request_runs_a_fixed_number_of_queries(client_for, alpha_student
     session = _session(session_id)
     with django_assert_max_num_queries(14):
         response = client.post(
-            f"/tests/session/{session_id}/", {"item": session.pending_item_id, "choice": "B"}, HTTP_X_REQUESTED_WITH="fetch"
+            f"/tests/session/{session_id}/",
+            {"item": session.pending_item_id, "choice": "B"},
+            HTTP_X_REQUESTED_WITH="fetch",
         )
     assert response.status_code == 200
