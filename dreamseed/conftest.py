@@ -28,7 +28,16 @@ def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         personas = create_personas()
         reset_connection_schema()
-    return personas
+    yield personas
+    # Connections left by live-server threads and worker processes would stop pytest-django
+    # from dropping the test database.
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
 
 
 @pytest.fixture(scope="session")

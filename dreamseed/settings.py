@@ -50,7 +50,11 @@ DATABASE_URL = env_str(
 )
 DATABASES = {
     "default": dj_database_url.parse(
-        DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60), conn_health_checks=True
+        DATABASE_URL,
+        # Tests close connections after each request so the live server's threads leave none
+        # open when the test database is dropped.
+        conn_max_age=0 if TESTING else env_int("DATABASE_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
     )
 }
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
