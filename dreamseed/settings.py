@@ -112,12 +112,14 @@ SCHOOL_TEMPLATE_SCHEMA = TENANT_BASE_SCHEMA
 # Set the search_path once per connection and tenant switch, not before every query (which
 # doubled the round trips of every request).
 TENANT_LIMIT_SET_CALLS = True
+# Seconds each process remembers which school a host name belongs to (0: ask every time).
+TENANT_HOST_CACHE_SECONDS = 0 if TESTING else env_int("TENANT_HOST_CACHE_SECONDS", 30)
 
 # --- Request handling --------------------------------------------------------------------------
 
 MIDDLEWARE = [
     "dreamseed.core.middleware.HealthCheckMiddleware",
-    "django_tenants.middleware.main.TenantMainMiddleware",
+    "dreamseed.schools.middleware.CachedTenantMiddleware",
     "dreamseed.core.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -178,6 +180,8 @@ AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 
+# Sessions are rows in each school's schema, read through the (schema-prefixed) Redis cache.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 60 * 60 * 12)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

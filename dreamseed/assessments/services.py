@@ -148,9 +148,10 @@ def session_answer(
         session = (
             ExamSession.objects.select_for_update(of=("self",))
             .select_related("assignment__assessment", "pending_version")
-            .get(pk=session_id)
+            .filter(pk=session_id)
+            .first()
         )
-        if session.student_id != student.pk:
+        if session is None or session.student_id != student.pk:
             raise PermissionDenied
         if session.is_finished:
             return AnswerOutcome(session=session, recorded=False, stale=True)

@@ -6,7 +6,7 @@ import csv
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -272,8 +272,8 @@ def _wants_fragment(request) -> bool:
 
 @student_required
 def session_take(request, pk):
-    session = selectors.session_get_for_student(student=request.user, pk=pk)
     error = None
+    session = None
     if request.method == "POST":
         try:
             item_id = int(request.POST.get("item", ""))
@@ -288,8 +288,9 @@ def session_take(request, pk):
             error = _("Please choose an answer before going on.")
         else:
             try:
+                # Locks the row and checks it is this student's: no separate read first.
                 outcome = session_answer(
-                    session_id=session.pk,
+                    session_id=pk,
                     student=request.user,
                     item_id=item_id,
                     choice=choice,
@@ -297,15 +298,18 @@ def session_take(request, pk):
                 )
             except SessionError as problem:
                 error = " ".join(problem.messages)
+            except PermissionDenied as denied:
+                raise Http404 from denied
             else:
                 session = outcome.session
                 if outcome.stale and not session.is_finished:
                     error = _("That answer was already saved. Here is your current question.")
-        if not _wants_fragment(request) and error is None:
+        if session is not None and error is None and not _wants_fragment(request):
             # post/redirect/get: a reload never re-posts an answer.
             target = "assessments:result" if session.is_finished else "assessments:take"
             return redirect(target, pk=session.pk)
-    else:
+    if session is None or error is not None:
+        session = selectors.session_get_for_student(student=request.user, pk=pk)
         session = session_refresh(session_id=session.pk)
     if session.is_finished:
         url = reverse("assessments:result", kwargs={"pk": session.pk})
