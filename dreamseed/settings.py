@@ -236,7 +236,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_TENANT_CACHE_SECONDS = 30
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    "sessions-expire": {
+        "task": "dreamseed.assessments.tasks.sessions_expire_all_schools",
+        "schedule": 60.0,
+    },
+}
 if TESTING:
     CELERY_TASK_DEFAULT_QUEUE = f"test-{TEST_RUN_ID}"
 

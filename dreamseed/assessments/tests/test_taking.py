@@ -346,3 +346,15 @@ def test_answer_request_runs_a_fixed_number_of_queries(
             HTTP_X_REQUESTED_WITH="fetch",
         )
     assert response.status_code == 200
+
+
+def test_the_periodic_job_closes_sessions_whose_time_ran_out(client_for, alpha_student, make_world):
+    from dreamseed.assessments.services import sessions_expire_due
+
+    world = make_world(time_limit_minutes=5)
+    session_id = _start(client_for(alpha_student), world)
+    _in_alpha(world)
+    assert sessions_expire_due() == 0
+    ExamSession.objects.filter(pk=session_id).update(deadline_at=timezone.now() - timedelta(minutes=1))
+    assert sessions_expire_due() == 1
+    assert _session(session_id).status == SessionStatus.TIMED_OUT
