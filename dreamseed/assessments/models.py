@@ -184,6 +184,9 @@ class ExamSession(models.Model):
     pending_candidates = models.PositiveIntegerField(default=0)
     # Sympson-Hetter: items set aside by their exposure lottery, never offered again.
     excluded_item_ids = models.JSONField(default=list, blank=True)
+    # The answers so far as [item_id, correct, is_pilot, a, b, c, d], in order: a copy of the
+    # Attempt rows kept on the locked row itself, so an answer needs no second read.
+    history = models.JSONField(default=list, blank=True)
     started_at = models.DateTimeField(default=timezone.now)
     ended_at = models.DateTimeField(null=True, blank=True)
     deadline_at = models.DateTimeField(null=True, blank=True)

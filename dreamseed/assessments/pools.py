@@ -7,6 +7,7 @@ thousands. Every answer request then costs one cache lookup and a few array oper
 bank revision (bumped on any parameter or status change) makes a stale pool unreachable.
 """
 
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from threading import Lock
@@ -16,7 +17,7 @@ from django.db import connection
 from django.db.models import Q
 
 from dreamseed.cat import ItemPool
-from dreamseed.itembank.models import BankRevision, Item, ItemStatus
+from dreamseed.itembank.models import BankRevision, Item, ItemStatus, ItemVersion
 
 MAX_CACHED_POOLS = 64
 _cache: OrderedDict[tuple, "AssessmentPool"] = OrderedDict()
@@ -107,3 +108,30 @@ def _build(assessment) -> AssessmentPool:
 def pool_cache_clear() -> None:
     with _lock:
         _cache.clear()
+        _versions.clear()
+
+
+# --- Item versions for display -------------------------------------------------------------------
+
+VERSION_CACHE_SECONDS = 300
+MAX_CACHED_VERSIONS = 20000
+_versions: OrderedDict[tuple, tuple[float, ItemVersion]] = OrderedDict()
+
+
+def version_for_display(version_id: int) -> ItemVersion:
+    """An item version to show, from a per-process cache: a version's content does not change
+    once students can see it (editing an item in use makes a new version)."""
+    key = (connection.schema_name, version_id)
+    now = time.monotonic()
+    with _lock:
+        cached = _versions.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+    version = ItemVersion.objects.only("id", "item_id", "number", "stem", "options").get(
+        pk=version_id
+    )
+    with _lock:
+        _versions[key] = (now + VERSION_CACHE_SECONDS, version)
+        while len(_versions) > MAX_CACHED_VERSIONS:
+            _versions.popitem(last=False)
+    return version

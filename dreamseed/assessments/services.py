@@ -43,6 +43,27 @@ class SessionError(ValidationError):
 
 
 @dataclass(frozen=True)
+class Answered:
+    """One answer as the engine step needs it (a row of ExamSession.history)."""
+
+    item_id: int
+    correct: bool
+    is_pilot: bool
+    a: float | None
+    b: float | None
+    c: float | None
+    d: float | None
+
+    @classmethod
+    def from_row(cls, row) -> "Answered":
+        item_id, correct, is_pilot, a, b, c, d = row
+        return cls(item_id, bool(correct), bool(is_pilot), a, b, c, d)
+
+    def as_row(self) -> list:
+        return [self.item_id, int(self.correct), int(self.is_pilot), self.a, self.b, self.c, self.d]
+
+
+@dataclass(frozen=True)
 class AnswerOutcome:
     session: ExamSession
     recorded: bool  # False: a repeat of an answer already recorded, or a stale item
@@ -122,7 +143,7 @@ def session_start(*, assignment: Assignment, student, now=None) -> ExamSession:
                 last_activity_at=now,
                 deadline_at=deadline,
             )
-            _advance(session, pool=pool, attempts=[], now=now)
+            _advance(session, pool=pool, answers=[], now=now)
     except IntegrityError:
         # Two tabs pressed Start at once: the other one won; use its session.
         return ExamSession.objects.get(
@@ -164,17 +185,18 @@ def session_answer(
         version = session.pending_version
         if choice not in version.option_keys:
             raise SessionError(_("Please choose one of the answers."))
-        attempts = list(session.attempts.order_by("position"))
+        answers = [Answered.from_row(row) for row in session.history]
         pool = pool_for(session.assignment.assessment)
         a, b, c, d = _current_parameters(pool, item_id)
+        answer = Answered(item_id, version.is_correct(choice), session.pending_is_pilot, a, b, c, d)
         attempt = Attempt(
             session=session,
-            position=len(attempts) + 1,
+            position=len(answers) + 1,
             item_id=item_id,
             item_version=version,
-            is_pilot=session.pending_is_pilot,
+            is_pilot=answer.is_pilot,
             selected_choice=choice,
-            correct=version.is_correct(choice),
+            correct=answer.correct,
             response_time_ms=_clean_response_time(response_time_ms, session, now),
             a=a,
             b=b,
@@ -184,12 +206,15 @@ def session_answer(
             information=session.pending_information,
             candidates=session.pending_candidates,
         )
-        attempts.append(attempt)
-        _advance(session, pool=pool, attempts=attempts, now=now)
+        answers.append(answer)
+        session.history = [row.as_row() for row in answers]
+        _advance(session, pool=pool, answers=answers, now=now)
         attempt.theta_after = session.theta
         attempt.se_after = session.standard_error
+        # The unique (session, position) and (session, item) constraints make a lost race
+        # between two requests fail here, rolling back everything above.
         attempt.save()
-        session.answered = len(attempts)  # spares the page a count query
+        session.answered = len(answers)  # spares the page a count query
     return AnswerOutcome(session=session, recorded=True)
 
 
@@ -214,10 +239,10 @@ def _clean_response_time(value, session: ExamSession, now) -> int | None:
 # --- The engine step -----------------------------------------------------------------------------
 
 
-def _advance(session: ExamSession, *, pool: AssessmentPool, attempts: list[Attempt], now) -> None:
+def _advance(session: ExamSession, *, pool: AssessmentPool, answers: list[Answered], now) -> None:
     """Estimate from the scored answers, stop or choose the next item, and save the session."""
     assessment: Assessment = session.assignment.assessment
-    scored = [attempt for attempt in attempts if not attempt.is_pilot]
+    scored = [answer for answer in answers if not answer.is_pilot]
     administered, responses, outside = [], [], []
     for attempt in scored:
         index = pool.index_of.get(attempt.item_id)
@@ -226,7 +251,7 @@ def _advance(session: ExamSession, *, pool: AssessmentPool, attempts: list[Attem
         else:
             administered.append(index)
             responses.append(int(attempt.correct))
-    seen_indices = [pool.index_of[a.item_id] for a in attempts if a.item_id in pool.index_of]
+    seen_indices = [pool.index_of[a.item_id] for a in answers if a.item_id in pool.index_of]
     excluded = [pool.index_of[pk] for pk in session.excluded_item_ids if pk in pool.index_of]
     excluded.extend(i for i in seen_indices if i not in administered)
     rules = StoppingRule(
@@ -234,7 +259,7 @@ def _advance(session: ExamSession, *, pool: AssessmentPool, attempts: list[Attem
         min_items=min(assessment.min_items, max(1, assessment.max_items - len(outside))),
         se_target=assessment.se_target,
     )
-    rng = np.random.default_rng([session.pk, len(attempts)])
+    rng = np.random.default_rng([session.pk, len(answers)])
     try:
         step = cat_step(
             pool.engine,
@@ -263,7 +288,7 @@ def _advance(session: ExamSession, *, pool: AssessmentPool, attempts: list[Attem
         session.excluded_item_ids = sorted(
             set(session.excluded_item_ids) | {int(pool.item_ids[i]) for i in step.skipped}
         )
-    pilot = _maybe_pilot(session, assessment, pool, attempts)
+    pilot = _maybe_pilot(session, assessment, pool, answers)
     if step.stop and pilot is None:
         _finish(session, reason=step.reason or STOP_NO_ITEMS, now=now)
         return
@@ -292,24 +317,24 @@ def _usable_targets(targets: dict, pool: AssessmentPool) -> dict | None:
     return {area: share / total for area, share in kept.items()} if total > 0 else None
 
 
-def _estimate_from_snapshots(estimator: str, scored: list[Attempt]) -> tuple[float, float]:
+def _estimate_from_snapshots(estimator: str, scored: list[Answered]) -> tuple[float, float]:
     params = np.array([[a.a, a.b, a.c, a.d] for a in scored], dtype=float)
     responses = np.array([int(a.correct) for a in scored])
     return estimate(estimator, params, responses)
 
 
-def _maybe_pilot(session, assessment, pool: AssessmentPool, attempts) -> tuple[int, int] | None:
+def _maybe_pilot(session, assessment, pool: AssessmentPool, answers) -> tuple[int, int] | None:
     """Now and then, an unscored pilot item (it does not count toward the test's length)."""
     if assessment.pilot_rate <= 0 or not pool.pilot_item_ids:
         return None
-    given = sum(1 for attempt in attempts if attempt.is_pilot)
+    given = sum(1 for answer in answers if answer.is_pilot)
     cap = math.ceil(assessment.pilot_rate * assessment.max_items)
-    if given >= cap or not attempts:  # never as the first item
+    if given >= cap or not answers:  # never as the first item
         return None
-    chooser = random.Random(f"{session.pk}:{len(attempts)}")
+    chooser = random.Random(f"{session.pk}:{len(answers)}")
     if chooser.random() >= assessment.pilot_rate:
         return None
-    seen = {attempt.item_id for attempt in attempts}
+    seen = {answer.item_id for answer in answers}
     fresh = [pk for pk in pool.pilot_item_ids if pk not in seen]
     if not fresh:
         return None

@@ -20,7 +20,7 @@ from dreamseed.assessments import selectors
 from dreamseed.assessments.charts import assignment_distribution_svg, session_trajectory_svg
 from dreamseed.assessments.forms import AccommodationForm, AssessmentForm, AssignForm
 from dreamseed.assessments.models import Accommodation, Assignment, SessionStatus
-from dreamseed.assessments.pools import pool_items_query
+from dreamseed.assessments.pools import pool_items_query, version_for_display
 from dreamseed.assessments.services import (
     SessionError,
     session_answer,
@@ -336,7 +336,9 @@ def _question_context(session, *, error=None) -> dict:
     return {
         "session": session,
         "assessment": assessment,
-        "version": session.pending_version,
+        "version": version_for_display(session.pending_version_id)
+        if session.pending_version_id
+        else None,
         "position": answered + 1,
         "max_items": assessment.max_items,
         "seconds_left": session.seconds_left(),

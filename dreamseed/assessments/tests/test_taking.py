@@ -339,7 +339,7 @@ def test_answer_request_runs_a_fixed_number_of_queries(
     _answer(client, session_id, _session(session_id).pending_item_id, "B")  # warm the pool cache
     _in_alpha(world)
     session = _session(session_id)
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(11):
         response = client.post(
             f"/tests/session/{session_id}/",
             {"item": session.pending_item_id, "choice": "B"},
@@ -355,6 +355,8 @@ def test_the_periodic_job_closes_sessions_whose_time_ran_out(client_for, alpha_s
     session_id = _start(client_for(alpha_student), world)
     _in_alpha(world)
     assert sessions_expire_due() == 0
-    ExamSession.objects.filter(pk=session_id).update(deadline_at=timezone.now() - timedelta(minutes=1))
+    ExamSession.objects.filter(pk=session_id).update(
+        deadline_at=timezone.now() - timedelta(minutes=1)
+    )
     assert sessions_expire_due() == 1
     assert _session(session_id).status == SessionStatus.TIMED_OUT
