@@ -224,3 +224,33 @@ def wait_for(predicate, *, timeout: float = 30, interval: float = 0.1, message: 
 
 def reset_connection_schema():
     connection.set_schema_to_public()
+
+
+# --- Accessibility ------------------------------------------------------------------------------
+
+AXE_SOURCE = BASE_DIR / "dreamseed" / "core" / "tests" / "vendor" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+
+
+def axe_violations(page, *, impacts=("serious", "critical")) -> list[dict]:
+    """Run axe-core (vendored) on the page; return violations of the given impacts.
+
+    The script is evaluated through the DevTools protocol, which the page's CSP does not govern,
+    so no inline script is ever allowed into the product to make this work.
+    """
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE_SOURCE.read_text())
+    result = page.evaluate(
+        "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}})",
+        AXE_TAGS,
+    )
+    return [
+        {
+            "id": violation["id"],
+            "impact": violation["impact"],
+            "help": violation["help"],
+            "nodes": [node["target"] for node in violation["nodes"]][:5],
+        }
+        for violation in result["violations"]
+        if violation["impact"] in impacts
+    ]
