@@ -1,13 +1,16 @@
 """Middleware that must run outside (before) tenant routing, plus request log context."""
 
+import hmac
 import re
 import time
 import uuid
 
-from django.http import JsonResponse
+from django.conf import settings
+from django.http import HttpResponse, HttpResponseForbidden, JsonResponse
 
 from dreamseed.core import health
 from dreamseed.core.logging import request_id_var, tenant_var
+from dreamseed.core.metrics import request_observe
 
 _REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -25,6 +28,8 @@ class HealthCheckMiddleware:
     def __call__(self, request):
         if request.path == "/healthz":
             return JsonResponse({"status": "ok"})
+        if request.path == "/metrics":
+            return _metrics(request)
         if request.path == "/readyz":
             checks = {"database": health.check_database(), "redis": health.check_redis()}
             ready = all(problem is None for problem in checks.values())
@@ -34,6 +39,22 @@ class HealthCheckMiddleware:
             }
             return JsonResponse(body, status=200 if ready else 503)
         return self.get_response(request)
+
+
+def _metrics(request):
+    """Prometheus scrape endpoint: with METRICS_TOKEN set, only for `Authorization: Bearer
+    <token>`; without it, only from this machine (loopback)."""
+    token = getattr(settings, "METRICS_TOKEN", "")
+    if token:
+        allowed = hmac.compare_digest(request.headers.get("Authorization", ""), f"Bearer {token}")
+    else:
+        allowed = request.META.get("REMOTE_ADDR") in ("127.0.0.1", "::1")
+    if not allowed:
+        return HttpResponseForbidden("metrics: set METRICS_TOKEN and send it as a bearer token")
+    from dreamseed.core.metrics import metrics_response_body
+
+    body, content_type = metrics_response_body()
+    return HttpResponse(body, content_type=content_type)
 
 
 class RequestContextMiddleware:
@@ -55,6 +76,8 @@ class RequestContextMiddleware:
         finally:
             request_id_var.reset(id_token)
             tenant_var.reset(tenant_token)
+        elapsed = time.perf_counter() - started
         response["X-Request-ID"] = request_id
-        response["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
+        response["Server-Timing"] = f"app;dur={elapsed * 1000:.1f}"
+        request_observe(request, response, elapsed)
         return response

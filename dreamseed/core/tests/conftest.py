@@ -1,0 +1,1 @@
+from dreamseed.assessments.tests.conftest import make_world, world  # noqa: F401
