@@ -4,6 +4,9 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
 from dreamseed.accounts.models import Role, User
+from dreamseed.classes.forms import JoinClassForm
+from dreamseed.classes.models import Class
+from dreamseed.classes.selectors import class_list_for
 
 
 @login_required
@@ -14,8 +17,15 @@ def dashboard(request):
             "teacher_count": User.objects.filter(role=Role.TEACHER, is_active=True).count(),
             "student_count": User.objects.filter(role=Role.STUDENT, is_active=True).count(),
             "admin_count": User.objects.filter(role=Role.ADMIN, is_active=True).count(),
+            "class_count": Class.objects.active().count(),
         }
         return render(request, "core/dashboard_admin.html", context)
     if user.role == Role.TEACHER:
-        return render(request, "core/dashboard_teacher.html")
-    return render(request, "core/dashboard_student.html")
+        return render(
+            request, "core/dashboard_teacher.html", {"classes": class_list_for(user=user)}
+        )
+    return render(
+        request,
+        "core/dashboard_student.html",
+        {"classes": class_list_for(user=user), "join_form": JoinClassForm()},
+    )

@@ -65,11 +65,43 @@ def demo_seed(*, students: int = 30) -> DemoLogins:
             last = LAST_NAMES[rng.randrange(len(LAST_NAMES))]
             username = f"student{index + 1:02d}"
             pupils.append(_ensure_user(username, first, last, Role.STUDENT, password_hash))
+        _ensure_classes(teachers, pupils)
         return DemoLogins(
             host=school.primary_host,
             admin="admin@demo.example",
             teachers=[teacher.username for teacher in teachers],
             students=[pupil.username for pupil in pupils],
+        )
+
+
+# Two classes per teacher, each with every demo student: a full roster on every class page.
+DEMO_CLASSES = [
+    ("teacher1@demo.example", "Math 5A", "Math"),
+    ("teacher1@demo.example", "Science 5A", "Science"),
+    ("teacher2@demo.example", "Reading 5A", "Reading"),
+    ("teacher2@demo.example", "Social Studies 5A", "Social studies"),
+]
+DEMO_GRADE = "5"
+
+
+def _ensure_classes(teachers: list[User], pupils: list[User]) -> None:
+    from dreamseed.classes.models import Class, Enrollment, StudentProfile
+    from dreamseed.classes.services import class_create
+
+    by_username = {teacher.username: teacher for teacher in teachers}
+    StudentProfile.objects.bulk_create(
+        [StudentProfile(user=pupil, grade=DEMO_GRADE) for pupil in pupils], ignore_conflicts=True
+    )
+    for username, name, subject in DEMO_CLASSES:
+        teacher = by_username[username]
+        school_class = Class.objects.filter(name=name, teachers=teacher).first()
+        if school_class is None:
+            school_class = class_create(
+                name=name, subject=subject, grade=DEMO_GRADE, teachers=[teacher], created_by=teacher
+            )
+        Enrollment.objects.bulk_create(
+            [Enrollment(school_class=school_class, student=pupil) for pupil in pupils],
+            ignore_conflicts=True,
         )
 
 

@@ -1,0 +1,206 @@
+"""API representations. Serializers validate input and shape output; writes go through the apps'
+services, so the API and the pages follow the same rules."""
+
+from django.contrib.auth import authenticate
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from dreamseed.accounts.models import STAFF_ROLES, Role, User
+from dreamseed.classes.models import Class, Enrollment
+from dreamseed.classes.roster import GRADE_MAX_LENGTH
+
+MAX_BULK_STUDENTS = 1000
+
+
+class PersonSerializer(serializers.ModelSerializer):
+    name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = User
+        fields = ["id", "name"]
+
+    def get_name(self, user) -> str:
+        return user.get_full_name() or user.username
+
+
+def _grade(user) -> str:
+    profile = getattr(user, "student_profile", None)
+    return profile.grade if profile else ""
+
+
+class StudentSerializer(serializers.ModelSerializer):
+    grade = serializers.SerializerMethodField()
+    has_password = serializers.SerializerMethodField(
+        help_text="False until a teacher prints a sign-in slip for an imported student."
+    )
+
+    class Meta:
+        model = User
+        fields = [
+            "id",
+            "username",
+            "first_name",
+            "last_name",
+            "email",
+            "grade",
+            "is_active",
+            "last_login",
+            "has_password",
+        ]
+        read_only_fields = fields
+
+    def get_grade(self, user) -> str:
+        return _grade(user)
+
+    def get_has_password(self, user) -> bool:
+        return user.has_usable_password()
+
+
+class StudentCreateSerializer(serializers.Serializer):
+    first_name = serializers.CharField(max_length=150)
+    last_name = serializers.CharField(max_length=150)
+    username = serializers.RegexField(
+        r"^[\w.@+-]+\Z",
+        max_length=150,
+        required=False,
+        allow_blank=True,
+        error_messages={"invalid": _("Use only letters, digits and @ . + - _ (no spaces).")},
+    )
+    email = serializers.EmailField(required=False, allow_blank=True)
+    grade = serializers.CharField(max_length=GRADE_MAX_LENGTH, required=False, allow_blank=True)
+    class_id = serializers.IntegerField(
+        required=False, help_text="Enroll the new student in this class (one of yours)."
+    )
+
+    def validate(self, attrs):
+        if not attrs.get("username") and not attrs.get("email"):
+            raise serializers.ValidationError(
+                {"username": _("Give a username or an email address.")}
+            )
+        return attrs
+
+
+class CreatedStudentSerializer(StudentSerializer):
+    initial_password = serializers.CharField(
+        read_only=True, help_text="Shown once: print it on the student's sign-in slip."
+    )
+
+    class Meta(StudentSerializer.Meta):
+        fields = [*StudentSerializer.Meta.fields, "initial_password"]
+        read_only_fields = fields
+
+
+class ClassSerializer(serializers.ModelSerializer):
+    teachers = serializers.SerializerMethodField()
+    teacher_ids = serializers.PrimaryKeyRelatedField(
+        many=True,
+        write_only=True,
+        required=False,
+        queryset=User.objects.filter(role__in=STAFF_ROLES, is_active=True),
+        help_text="Teachers (and co-teachers). Defaults to you when you create a class.",
+    )
+    student_count = serializers.IntegerField(read_only=True)
+    archived = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Class
+        fields = [
+            "id",
+            "name",
+            "subject",
+            "grade",
+            "join_code",
+            "archived",
+            "archived_at",
+            "teachers",
+            "teacher_ids",
+            "student_count",
+            "created",
+        ]
+        read_only_fields = ["join_code", "archived_at", "created"]
+
+    def get_teachers(self, school_class) -> list[dict]:
+        links = school_class.teacher_links.all()
+        return PersonSerializer([link.teacher for link in links], many=True).data
+
+    def get_archived(self, school_class) -> bool:
+        return school_class.is_archived
+
+    def validate_teacher_ids(self, teachers):
+        if not teachers:
+            raise serializers.ValidationError(_("A class needs at least one teacher."))
+        return teachers
+
+
+class StudentClassSerializer(serializers.ModelSerializer):
+    """What a student sees of their own class."""
+
+    teachers = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Class
+        fields = ["id", "name", "subject", "grade", "teachers"]
+        read_only_fields = fields
+
+    def get_teachers(self, school_class) -> list[dict]:
+        links = school_class.teacher_links.all()
+        return PersonSerializer([link.teacher for link in links], many=True).data
+
+
+class EnrollmentSerializer(serializers.ModelSerializer):
+    student = StudentSerializer(read_only=True)
+
+    class Meta:
+        model = Enrollment
+        fields = ["student", "created"]
+        read_only_fields = fields
+
+
+class StudentIdsSerializer(serializers.Serializer):
+    student_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        allow_empty=False,
+        max_length=MAX_BULK_STUDENTS,
+        help_text="Ids of students of this school.",
+    )
+
+    def validate_student_ids(self, ids):
+        ids = list(dict.fromkeys(ids))
+        students = list(User.objects.filter(pk__in=ids, role=Role.STUDENT, is_active=True))
+        unknown = sorted(set(ids) - {student.pk for student in students})
+        if unknown:
+            raise serializers.ValidationError(
+                _("These ids are not active students of this school: %(ids)s.")
+                % {"ids": ", ".join(map(str, unknown))}
+            )
+        self.context["students"] = students
+        return ids
+
+
+class BulkResultSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="How many enrollments were added or removed.")
+
+
+class StaffTokenSerializer(serializers.Serializer):
+    username = serializers.CharField(write_only=True)
+    password = serializers.CharField(
+        write_only=True, trim_whitespace=False, style={"input_type": "password"}
+    )
+    token = serializers.CharField(read_only=True)
+
+    def validate(self, attrs):
+        user = authenticate(
+            request=self.context.get("request"),
+            username=attrs["username"].strip().lower(),
+            password=attrs["password"],
+        )
+        if user is None:
+            raise serializers.ValidationError(
+                _("Unable to sign in with that username and password."), code="authorization"
+            )
+        if user.role not in STAFF_ROLES:
+            raise serializers.ValidationError(
+                _("API tokens are for teachers and school administrators."), code="authorization"
+            )
+        attrs["user"] = user
+        return attrs
