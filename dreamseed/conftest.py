@@ -118,6 +118,14 @@ def celery_worker_process(django_db_setup):
     worker.stop()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _patient_browser_assertions():
+    """A 2-core CI machine running the suite can be slow: give page assertions time."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=15_000)
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {
