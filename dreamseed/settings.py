@@ -73,6 +73,7 @@ SHARED_APPS = [
     "django_tenants",
     "dreamseed.core",
     "dreamseed.schools",
+    "dreamseed.billing",
     "dreamseed.accounts",
     "django.contrib.contenttypes",
     "django.contrib.auth",
@@ -128,6 +129,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "dreamseed.schools.licensing_middleware.LicenceReadOnlyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -146,6 +148,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "dreamseed.core.context_processors.site",
+                "dreamseed.billing.context_processors.licence",
             ],
         },
     }
@@ -278,6 +281,20 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# --- Billing -----------------------------------------------------------------------------------
+
+# Stripe: without a secret key and a price the billing pages say that online billing is not set
+# up, and everything else works (schools stay on their trial or on what the operator sets).
+STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
+STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
+# The per-seat yearly Price (price_...) that Checkout sells; quantity = student seats.
+STRIPE_PRICE_ID = env_str("STRIPE_PRICE_ID")
+# A new school's trial: how long, and how many active students it may have.
+BILLING_TRIAL_DAYS = env_int("BILLING_TRIAL_DAYS", 30)
+BILLING_TRIAL_SEATS = env_int("BILLING_TRIAL_SEATS", 50)
+# Days a school keeps working after a payment fails (past_due) before it becomes read-only.
+BILLING_GRACE_DAYS = env_int("BILLING_GRACE_DAYS", 14)
+
 # --- Security ----------------------------------------------------------------------------------
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -292,6 +309,8 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if PRODUCTION else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", PRODUCTION)
+# /metrics: with a token, only for `Authorization: Bearer <token>`; without, loopback only.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
 if env_bool("TRUST_X_FORWARDED_PROTO", False):
     # Behind a TLS-terminating proxy that sets this header (and strips it from clients).
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

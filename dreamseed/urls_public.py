@@ -10,5 +10,6 @@ urlpatterns = [
     path("signup/", school_views.signup, name="signup"),
     path("find/", school_views.find_school, name="find_school"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("stripe/", include("dreamseed.billing.urls_public")),
     path("operator/", admin.site.urls),
 ]

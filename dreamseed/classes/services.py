@@ -33,6 +33,7 @@ from dreamseed.classes.roster import (
     roster_decode,
     roster_plan,
 )
+from dreamseed.schools.licensing import assert_can_add_students
 
 JOIN_FAILURES_ALLOWED = 10
 JOIN_FAILURE_WINDOW_SECONDS = 15 * 60
@@ -263,6 +264,7 @@ def student_create(
                 % {"username": username}
             }
         )
+    assert_can_add_students(1)
     student = User(
         username=username,
         email=email,
@@ -331,6 +333,7 @@ def roster_import_apply(
     plan = roster_import_preview(roster_import=roster_import, classes=classes)
     if not plan.is_valid or plan.digest() != expected_digest:
         raise RosterChanged
+    assert_can_add_students(sum(1 for row in plan.rows if row.action == CREATE))
     created, updated, enrolled = _roster_write(plan)
     roster_import.applied_at = timezone.now()
     roster_import.created_count = created

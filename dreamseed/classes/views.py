@@ -23,6 +23,7 @@ from dreamseed.classes.forms import (
 )
 from dreamseed.classes.models import RosterImport
 from dreamseed.classes.roster import RosterFileError
+from dreamseed.schools.licensing import LicenceReadOnly, SeatLimitReached
 
 ROSTER_PAGE_SIZE = 200
 PREVIEW_ROWS_SHOWN = 500
@@ -383,6 +384,7 @@ def roster_import_preview(request, pk: int, import_id):
         applied_at__isnull=True,
     )
     classes = _manageable_classes(request)
+    seat_error = None
     if request.method == "POST":
         try:
             applied = services.roster_import_apply(
@@ -396,19 +398,22 @@ def roster_import_preview(request, pk: int, import_id):
                 _("Something changed since this preview. Check the updated preview below."),
             )
             return redirect("classes:import_preview", pk=school_class.pk, import_id=pending.pk)
-        messages.success(
-            request,
-            _(
-                "Roster imported: %(created)s new students, %(updated)s updated, %(enrolled)s "
-                "enrollments."
+        except (SeatLimitReached, LicenceReadOnly) as error:
+            seat_error = error  # nothing was written; the page says why and offers the way out
+        else:
+            messages.success(
+                request,
+                _(
+                    "Roster imported: %(created)s new students, %(updated)s updated, "
+                    "%(enrolled)s enrollments."
+                )
+                % {
+                    "created": applied.created_count,
+                    "updated": applied.updated_count,
+                    "enrolled": applied.enrolled_count,
+                },
             )
-            % {
-                "created": applied.created_count,
-                "updated": applied.updated_count,
-                "enrolled": applied.enrolled_count,
-            },
-        )
-        return redirect("classes:detail", pk=school_class.pk)
+            return redirect("classes:detail", pk=school_class.pk)
     plan = services.roster_import_preview(roster_import=pending, classes=classes)
     return render(
         request,
@@ -417,12 +422,13 @@ def roster_import_preview(request, pk: int, import_id):
             "school_class": school_class,
             "roster_import": pending,
             "plan": plan,
+            "seat_error": seat_error,
             "rows": plan.rows[:PREVIEW_ROWS_SHOWN],
             "hidden_rows": max(0, len(plan.rows) - PREVIEW_ROWS_SHOWN),
             "counts": plan.counts,
             "digest": plan.digest(),
         },
-        status=200 if plan.is_valid else 400,
+        status=200 if plan.is_valid and seat_error is None else 400,
     )
 
 

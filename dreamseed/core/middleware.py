@@ -44,7 +44,7 @@ class HealthCheckMiddleware:
 def _metrics(request):
     """Prometheus scrape endpoint: with METRICS_TOKEN set, only for `Authorization: Bearer
     <token>`; without it, only from this machine (loopback)."""
-    token = getattr(settings, "METRICS_TOKEN", "")
+    token = settings.METRICS_TOKEN
     if token:
         allowed = hmac.compare_digest(request.headers.get("Authorization", ""), f"Bearer {token}")
     else:

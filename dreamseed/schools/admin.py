@@ -1,7 +1,10 @@
 from django.contrib import admin
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django_tenants.admin import TenantAdminMixin
 
-from dreamseed.schools.models import Domain, School
+from dreamseed.schools.licensing import licence_state
+from dreamseed.schools.models import Domain, LicenceStatus, School
 
 
 class DomainInline(admin.TabularInline):
@@ -9,21 +12,130 @@ class DomainInline(admin.TabularInline):
     extra = 0
 
 
+class EffectiveLicenceFilter(admin.SimpleListFilter):
+    """The licence as the school experiences it now: a trial or grace period that has run out
+    counts as expired even while the stored status still says trialing/active/past_due."""
+
+    title = _("licence now")
+    parameter_name = "licence_now"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("working", _("Working (trial, active, in grace)")),
+            ("read_only", _("Read-only (expired or canceled)")),
+            ("ran_out", _("Ran out, not yet updated")),
+        ]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        timed = [LicenceStatus.TRIALING, LicenceStatus.ACTIVE, LicenceStatus.PAST_DUE]
+        ran_out = queryset.filter(licence_status__in=timed, licence_expires_at__lt=now)
+        if self.value() == "ran_out":
+            return ran_out
+        if self.value() == "read_only":
+            stored = queryset.filter(
+                licence_status__in=[LicenceStatus.CANCELED, LicenceStatus.EXPIRED]
+            )
+            return stored | ran_out
+        if self.value() == "working":
+            return queryset.filter(licence_status__in=timed).exclude(pk__in=ran_out)
+        return queryset
+
+
+class HasSubscriptionFilter(admin.SimpleListFilter):
+    title = _("Stripe subscription")
+    parameter_name = "subscription"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Has one")), ("no", _("None"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.exclude(stripe_subscription_id="")
+        if self.value() == "no":
+            return queryset.filter(stripe_subscription_id="")
+        return queryset
+
+
 @admin.register(School)
 class SchoolAdmin(TenantAdminMixin, admin.ModelAdmin):
     list_display = (
         "name",
         "schema_name",
+        "licence_now",
         "licence_status",
         "plan",
         "seats",
         "licence_expires_at",
+        "licence_period_end",
+        "stripe_subscription_status",
         "created",
     )
-    list_filter = ("licence_status", "plan")
-    search_fields = ("name", "schema_name", "stripe_customer_id", "domains__domain")
-    readonly_fields = ("schema_name", "created", "stripe_customer_id", "stripe_subscription_id")
+    list_filter = (
+        EffectiveLicenceFilter,
+        "licence_status",
+        "plan",
+        "stripe_subscription_status",
+        HasSubscriptionFilter,
+        "licence_cancel_at_period_end",
+    )
+    search_fields = (
+        "name",
+        "schema_name",
+        "stripe_customer_id",
+        "stripe_subscription_id",
+        "domains__domain",
+    )
+    date_hierarchy = "created"
+    readonly_fields = (
+        "schema_name",
+        "created",
+        "licence_now",
+        "stripe_customer_id",
+        "stripe_subscription_id",
+        "stripe_subscription_status",
+        "licence_period_end",
+        "licence_cancel_at_period_end",
+        "licence_updated_at",
+    )
+    fieldsets = (
+        (None, {"fields": ("name", "schema_name", "created")}),
+        (
+            _("Licence"),
+            {
+                "description": _(
+                    "Kept up to date from Stripe's webhooks. Edit by hand only for schools "
+                    "without a Stripe subscription (for example, to extend a trial): the next "
+                    "Stripe event overwrites these fields."
+                ),
+                "fields": (
+                    "licence_now",
+                    "licence_status",
+                    "plan",
+                    "seats",
+                    "licence_expires_at",
+                    "licence_period_end",
+                    "licence_cancel_at_period_end",
+                    "licence_updated_at",
+                ),
+            },
+        ),
+        (
+            _("Stripe"),
+            {
+                "fields": (
+                    "stripe_customer_id",
+                    "stripe_subscription_id",
+                    "stripe_subscription_status",
+                )
+            },
+        ),
+    )
     inlines = [DomainInline]
 
     def get_queryset(self, request):
         return super().get_queryset(request).real()
+
+    @admin.display(description=_("licence now"))
+    def licence_now(self, school: School) -> str:
+        return str(LicenceStatus(licence_state(school)).label)

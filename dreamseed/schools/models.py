@@ -40,6 +40,17 @@ class School(TenantMixin):
     licence_expires_at = models.DateTimeField(_("licence expires at"), null=True, blank=True)
     stripe_customer_id = models.CharField(max_length=255, blank=True, db_index=True)
     stripe_subscription_id = models.CharField(max_length=255, blank=True, db_index=True)
+    # Stripe's own word for the subscription (active, past_due, unpaid, canceled...), for the
+    # operator; licence_status is what DreamSeed makes of it.
+    stripe_subscription_status = models.CharField(
+        _("Stripe subscription status"), max_length=40, blank=True
+    )
+    # End of the period paid for (the renewal date), and whether it renews then or ends.
+    licence_period_end = models.DateTimeField(_("paid until"), null=True, blank=True)
+    licence_cancel_at_period_end = models.BooleanField(_("ends at period end"), default=False)
+    # When Stripe's subscription was last read and applied: a webhook that read it earlier (and
+    # lost a race with a later one) must not overwrite newer state.
+    licence_updated_at = models.DateTimeField(_("licence updated"), null=True, blank=True)
 
     auto_create_schema = True
     auto_drop_schema = False

@@ -25,8 +25,6 @@ RESERVED_SUBDOMAINS = frozenset([
     "status", "docs", "blog", "billing", "stripe", "lti", "canvas", "moodle", "login", "signup",
     "auth", "account", "accounts", "dashboard", "template", "test", "root", "system", "internal",
 ])  # fmt: skip
-TRIAL_SEATS = 50
-TRIAL_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -122,10 +120,10 @@ def school_create(
         schema_name=school_schema_name(subdomain),
         name=name.strip(),
         plan="trial",
-        seats=TRIAL_SEATS,
+        seats=settings.BILLING_TRIAL_SEATS,
         licence_status=LicenceStatus.TRIALING,
     )
-    school.licence_expires_at = timezone.now() + timedelta(days=TRIAL_DAYS)
+    school.licence_expires_at = timezone.now() + timedelta(days=settings.BILLING_TRIAL_DAYS)
     schema_started = time.perf_counter()
     school.save(verbosity=0)
     schema_seconds = time.perf_counter() - schema_started

@@ -2,8 +2,6 @@
 alpha_teacher2 teaches "Art 5B" (alpha_student2 enrolled), beta_teacher teaches "Beta Science"
 (beta_student enrolled). Created inside each test's transaction."""
 
-from pathlib import Path
-
 import pytest
 
 from dreamseed.testing import in_schema
@@ -71,15 +69,3 @@ def art_class(alpha_teacher2, alpha_student2):
 @pytest.fixture
 def beta_class(beta_teacher, beta_student):
     return make_class(beta_teacher, "Beta Science", subject="Science", students=[beta_student])
-
-
-def pytest_collection_modifyitems(config, items):
-    """With `-p no:playwright` (the quick run), skip this folder's browser tests instead of
-    failing them for a missing `page` fixture."""
-    if config.pluginmanager.has_plugin("playwright"):
-        return
-    here = Path(__file__).parent
-    skip = pytest.mark.skip(reason="needs pytest-playwright (disabled with -p no:playwright)")
-    for item in items:
-        if "browser" in item.keywords and here in Path(item.path).parents:
-            item.add_marker(skip)
