@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
@@ -243,6 +244,14 @@ CELERY_BEAT_SCHEDULE: dict = {
     "sessions-expire": {
         "task": "dreamseed.assessments.tasks.sessions_expire_all_schools",
         "schedule": 60.0,
+    },
+    "itembank-statistics-nightly": {
+        "task": "dreamseed.itembank.tasks.item_statistics_refresh_all_schools",
+        "schedule": crontab(hour=2, minute=15),
+    },
+    "itembank-pilot-calibration-nightly": {
+        "task": "dreamseed.itembank.tasks.pilot_calibration_check_all_schools",
+        "schedule": crontab(hour=2, minute=45),
     },
 }
 if TESTING:

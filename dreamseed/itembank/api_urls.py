@@ -1,3 +1,10 @@
 """REST API for the item bank, mounted at /api/items/."""
 
-urlpatterns: list = []
+from rest_framework.routers import SimpleRouter
+
+from dreamseed.itembank.api import ItemViewSet
+
+router = SimpleRouter()
+router.register("", ItemViewSet, basename="item")
+
+urlpatterns = router.urls

@@ -135,6 +135,9 @@ class BankRevision(models.Model):
 
     revision = models.PositiveBigIntegerField(default=1)
 
+    def __str__(self) -> str:
+        return f"bank revision {self.revision}"
+
     @classmethod
     def current(cls) -> int:
         row = cls.objects.only("revision").first()
@@ -145,3 +148,228 @@ class BankRevision(models.Model):
         updated = cls.objects.update(revision=F("revision") + 1)
         if not updated:
             cls.objects.create(revision=1)
+
+
+# --- Item statistics ---------------------------------------------------------------------------
+
+
+class ItemStatistics(models.Model):
+    """Classical and fit statistics of one item from the attempts of a recent period, recomputed
+    by `item_statistics_refresh` (a Celery beat job, or a staff member's "Recompute now")."""
+
+    item = models.OneToOneField(
+        Item, on_delete=models.CASCADE, primary_key=True, related_name="statistics"
+    )
+    n_responses = models.PositiveIntegerField(_("responses"), default=0)
+    n_correct = models.PositiveIntegerField(_("correct responses"), default=0)
+    # Proportion correct (classical difficulty).
+    p_value = models.FloatField(_("p-value"), null=True, blank=True)
+    # Correlation between answering this item correctly and the rest of the session's score.
+    point_biserial = models.FloatField(_("point-biserial"), null=True, blank=True)
+    mean_response_time_ms = models.FloatField(_("mean response time (ms)"), null=True, blank=True)
+    n_sessions = models.PositiveIntegerField(_("sessions that saw the item"), default=0)
+    exposure_rate = models.FloatField(_("exposure rate"), null=True, blank=True)
+    # Mean of the model's P(correct) at each student's ability, with the item's parameters.
+    expected_p = models.FloatField(_("model-expected p"), null=True, blank=True)
+    misfit = models.BooleanField(_("misfit"), default=False)
+    period_start = models.DateTimeField(_("period start"))
+    computed_at = models.DateTimeField(_("computed"))
+
+    class Meta:
+        verbose_name = _("item statistics")
+        verbose_name_plural = _("item statistics")
+
+    def __str__(self) -> str:
+        return f"{self.item_id}: n={self.n_responses}"
+
+    @property
+    def fit_gap(self) -> float | None:
+        if self.p_value is None or self.expected_p is None:
+            return None
+        return self.p_value - self.expected_p
+
+
+# --- Calibration runs --------------------------------------------------------------------------
+
+
+class CalibrationStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Waiting for review")
+    FAILED = "failed", _("Failed")
+    ACCEPTED = "accepted", _("Accepted")
+    DISCARDED = "discarded", _("Discarded")
+
+
+class CalibrationKind(models.TextChoices):
+    SELECTED = "selected", _("Selected items")
+    PILOT = "pilot", _("Pilot items")
+
+
+class CalibrationMethod(models.TextChoices):
+    ANCHORED = "anchored", _("Fixed anchors: other calibrated items held fixed")
+    FREE = "free", _("Free calibration, linked by mean/sigma")
+    FREE_UNLINKED = "free_unlinked", _("Free calibration on this sample's scale")
+
+
+CALIBRATION_MODELS = [
+    (IrtModel.ONE_PL, IrtModel.ONE_PL.label),
+    (IrtModel.TWO_PL, IrtModel.TWO_PL.label),
+    (IrtModel.THREE_PL, IrtModel.THREE_PL.label),
+]
+
+
+class CalibrationRun(models.Model):
+    """Estimating item parameters from the attempts collected so far. Nothing in the bank
+    changes until someone accepts the run; its results are kept either way."""
+
+    OPEN_STATUSES = (CalibrationStatus.QUEUED, CalibrationStatus.RUNNING)
+
+    kind = models.CharField(
+        _("items"), max_length=10, choices=CalibrationKind.choices, default=CalibrationKind.SELECTED
+    )
+    model = models.CharField(
+        _("IRT model"), max_length=3, choices=CALIBRATION_MODELS, default=IrtModel.THREE_PL
+    )
+    min_responses = models.PositiveIntegerField(_("minimum responses per item"), default=50)
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=CalibrationStatus.choices,
+        default=CalibrationStatus.QUEUED,
+    )
+    progress = models.PositiveSmallIntegerField(_("progress"), default=0)
+    stage = models.CharField(_("stage"), max_length=80, blank=True)
+    method = models.CharField(
+        _("method"), max_length=16, choices=CalibrationMethod.choices, blank=True
+    )
+    n_persons = models.PositiveIntegerField(_("test sessions"), default=0)
+    n_responses = models.PositiveIntegerField(_("responses"), default=0)
+    n_anchors = models.PositiveIntegerField(_("anchor items"), default=0)
+    iterations = models.PositiveIntegerField(_("EM cycles"), default=0)
+    converged = models.BooleanField(_("converged"), null=True, blank=True)
+    population_mean = models.FloatField(null=True, blank=True)
+    population_sd = models.FloatField(null=True, blank=True)
+    # Linking constants (theta_bank = slope * theta_run + intercept) of a free calibration.
+    link_slope = models.FloatField(null=True, blank=True)
+    link_intercept = models.FloatField(null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(progress__lte=100), name="calibration_progress_percent"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"calibration #{self.pk} ({self.get_status_display()})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+    @property
+    def seconds(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+
+class CalibrationResult(models.Model):
+    """One item of a run: its parameters when the run was started, and the new estimates."""
+
+    run = models.ForeignKey(CalibrationRun, on_delete=models.CASCADE, related_name="results")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="calibration_results")
+    old_status = models.CharField(max_length=10, choices=ItemStatus.choices)
+    old_model = models.CharField(max_length=3, choices=IrtModel.choices)
+    old_a = models.FloatField()
+    old_b = models.FloatField(null=True, blank=True)
+    old_c = models.FloatField()
+    old_d = models.FloatField()
+    old_se_a = models.FloatField(null=True, blank=True)
+    old_se_b = models.FloatField(null=True, blank=True)
+    old_se_c = models.FloatField(null=True, blank=True)
+    n_responses = models.PositiveIntegerField(default=0)
+    new_a = models.FloatField(null=True, blank=True)
+    new_b = models.FloatField(null=True, blank=True)
+    new_c = models.FloatField(null=True, blank=True)
+    new_d = models.FloatField(null=True, blank=True)
+    se_a = models.FloatField(null=True, blank=True)
+    se_b = models.FloatField(null=True, blank=True)
+    se_c = models.FloatField(null=True, blank=True)
+    # "", "too_few_responses", "no_variance" or "at_bound" (see dreamseed.cat.calibration).
+    flag = models.CharField(max_length=20, blank=True)
+    # Observed proportion correct by ability group, for the plot: [[theta, p, n], ...].
+    observed = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["run", "item__external_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "item"], name="calibration_result_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}/{self.item_id}"
+
+    @property
+    def is_estimated(self) -> bool:
+        return self.new_b is not None
+
+    @property
+    def is_applicable(self) -> bool:
+        """Accepting the run applies these estimates (not those stuck at a bound)."""
+        return self.new_b is not None and self.flag != "at_bound"
+
+    @property
+    def old_parameters(self) -> tuple:
+        return (self.old_a, self.old_b, self.old_c, self.old_d)
+
+    @property
+    def new_parameters(self) -> tuple:
+        return (self.new_a, self.new_b, self.new_c, self.new_d)
+
+    @property
+    def b_change(self) -> float | None:
+        if self.new_b is None or self.old_b is None:
+            return None
+        return self.new_b - self.old_b
+
+
+# --- Imports -----------------------------------------------------------------------------------
+
+
+class ItemImport(models.Model):
+    """An uploaded item file between its preview and its confirmation: the confirm step re-reads
+    exactly this text, so what is applied is what the teacher saw."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    filename = models.CharField(_("file name"), max_length=255, blank=True)
+    format = models.CharField(_("format"), max_length=4, default="csv")
+    text = models.TextField(blank=True)
+    sha256 = models.CharField(max_length=64)
+    created = models.DateTimeField(auto_now_add=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    unchanged_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return self.filename or str(self.pk)

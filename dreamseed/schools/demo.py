@@ -9,9 +9,11 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
-from django_tenants.utils import schema_context
+from django_tenants.utils import tenant_context
 
 from dreamseed.accounts.models import Role, User
+from dreamseed.assessments.demo import demo_assessments_seed
+from dreamseed.itembank.demo import demo_bank_seed
 from dreamseed.schools.models import School
 from dreamseed.schools.services import platform_bootstrap, school_create, school_schema_name
 
@@ -54,7 +56,7 @@ def demo_seed(*, students: int = 30) -> DemoLogins:
     rng = random.Random(2026)
     # One hash for every demo account: hashing is deliberately slow (~0.3 s each).
     password_hash = make_password(DEMO_PASSWORD)
-    with schema_context(school.schema_name):
+    with tenant_context(school):
         teachers = [
             _ensure_user("teacher1@demo.example", "Grace", "Hopper", Role.TEACHER, password_hash),
             _ensure_user("teacher2@demo.example", "Min-seo", "Park", Role.TEACHER, password_hash),
@@ -66,6 +68,8 @@ def demo_seed(*, students: int = 30) -> DemoLogins:
             username = f"student{index + 1:02d}"
             pupils.append(_ensure_user(username, first, last, Role.STUDENT, password_hash))
         _ensure_classes(teachers, pupils)
+        demo_bank_seed()
+        demo_assessments_seed()
         return DemoLogins(
             host=school.primary_host,
             admin="admin@demo.example",

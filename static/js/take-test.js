@@ -10,18 +10,8 @@
   var timerHandle = null;
 
   function renderMath(root) {
-    if (window.renderMathInElement) {
-      root.querySelectorAll(".math").forEach(function (el) {
-        window.renderMathInElement(el, {
-          delimiters: [
-            { left: "$$", right: "$$", display: true },
-            { left: "$", right: "$", display: false },
-            { left: "\\(", right: "\\)", display: false }
-          ],
-          throwOnError: false
-        });
-      });
-    }
+    // static/js/math.js (KaTeX) renders the [data-math] parts of a new question.
+    if (window.dreamseedMath) window.dreamseedMath.render(root);
   }
 
   function announce(text) {

@@ -1,0 +1,561 @@
+"""Item files: read a CSV or JSON file, validate every cell, and plan what importing it would do;
+write the bank out in the same formats. The format is documented in IMPORT_FORMAT.md.
+
+Planning only reads; `services.item_import_apply` writes the plan, all of it or nothing. Every
+problem names its place ("Line 7, column 'b': ..." or "Item 3 (line 14), field 'b': ..."), so
+a teacher can fix the file. Items are matched by their external id, so importing the same file
+twice changes nothing the second time; a line without an id gets one derived from its content.
+Columns a file leaves out keep the existing item's values, so a file of just `external_id,b`
+updates difficulties and nothing else.
+"""
+
+import csv
+import hashlib
+import io
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from dreamseed.itembank.models import Item, ItemStatus
+from dreamseed.itembank.validation import OPTION_FIELDS, OPTION_KEYS, ItemValues, item_values_clean
+
+FORMAT_CSV, FORMAT_JSON = "csv", "json"
+COLUMNS = (
+    "external_id", "status", "subject", "grade", "content_area", "standards", "model",
+    "a", "b", "c", "d", "se_a", "se_b", "se_c", "stem", *OPTION_FIELDS, "correct_key",
+)  # fmt: skip
+CONTENT_COLUMNS = ("stem", "option_a", "option_b", "correct_key")
+IMPORT_MAX_BYTES = 30_000_000
+IMPORT_MAX_ROWS = 20_000
+CSV_FIELD_LIMIT = 1_000_000
+MAX_PROBLEMS = 200
+JSON_FORMAT_NAME = "dreamseed-items"
+JSON_FORMAT_VERSION = 1
+DERIVED_ID_PREFIX = "h-"
+
+CREATE, UPDATE, UNCHANGED = "create", "update", "unchanged"
+CHANGE_LABELS = {
+    "content": gettext_lazy("question or options"),
+    "status": gettext_lazy("status"),
+    "subject": gettext_lazy("subject"),
+    "grade": gettext_lazy("grade"),
+    "content_area": gettext_lazy("content area"),
+    "standards": gettext_lazy("standards"),
+    "parameters": gettext_lazy("IRT parameters"),
+}
+_METADATA = ("status", "subject", "grade", "content_area")
+_PARAMETERS = ("model", "a", "b", "c", "d")
+_STANDARD_SEPARATOR = "; "
+
+
+class ItemFileError(Exception):
+    """The file as a whole cannot be read (size, encoding, not CSV/JSON, no header)."""
+
+
+@dataclass(frozen=True)
+class ImportProblem:
+    line: int | None
+    column: str | None
+    message: str
+    item: int | None = None  # 1-based position in a JSON file
+
+    def __str__(self) -> str:
+        values = {
+            "line": self.line,
+            "column": self.column,
+            "item": self.item,
+            "message": self.message,
+        }
+        if self.item is not None:
+            if self.line is not None and self.column:
+                return _("Item %(item)s (line %(line)s), field '%(column)s': %(message)s") % values
+            if self.column:
+                return _("Item %(item)s, field '%(column)s': %(message)s") % values
+            return _("Item %(item)s: %(message)s") % values
+        if self.column:
+            return _("Line %(line)s, column '%(column)s': %(message)s") % values
+        return _("Line %(line)s: %(message)s") % values
+
+    def as_dict(self) -> dict:
+        return {
+            "line": self.line,
+            "item": self.item,
+            "column": self.column,
+            "message": self.message,
+        }
+
+
+@dataclass
+class ImportRow:
+    line: int | None
+    item_number: int | None
+    values: ItemValues
+    external_id: str
+    action: str = CREATE
+    changes: list[str] = field(default_factory=list)
+    # The item as it is in the bank (an export row plus "id" and "current_version_id").
+    existing: dict | None = None
+    new_version: bool = False  # content changes on an item in use become a new version
+
+    @property
+    def change_labels(self) -> list[str]:
+        return [str(CHANGE_LABELS[name]) for name in self.changes]
+
+    @property
+    def where(self) -> str:
+        return str(self.line if self.line is not None else self.item_number)
+
+
+@dataclass
+class ImportPlan:
+    format: str = FORMAT_CSV
+    rows: list[ImportRow] = field(default_factory=list)
+    problems: list[ImportProblem] = field(default_factory=list)
+    truncated: bool = False
+
+    @property
+    def is_valid(self) -> bool:
+        return not self.problems
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = {CREATE: 0, UPDATE: 0, UNCHANGED: 0}
+        for row in self.rows:
+            counts[row.action] += 1
+        return {"rows": len(self.rows), **counts}
+
+    @property
+    def has_changes(self) -> bool:
+        return any(row.action != UNCHANGED for row in self.rows)
+
+    def digest(self) -> str:
+        """A fingerprint of what applying would do, to check a confirm against its preview."""
+        hasher = hashlib.sha256()
+        for row in self.rows:
+            parts = [row.where, row.action, row.external_id, ",".join(row.changes)]
+            hasher.update("|".join(parts).encode() + b"\n")
+        return hasher.hexdigest()
+
+    def add(self, line, column, message, *, item=None) -> None:
+        if len(self.problems) >= MAX_PROBLEMS:
+            self.truncated = True
+            return
+        self.problems.append(ImportProblem(line, column, str(message), item))
+
+
+@dataclass
+class _Record:
+    line: int | None
+    item_number: int | None
+    raw: dict
+
+
+# --- Reading ---------------------------------------------------------------------------------
+
+
+def import_decode(data: bytes) -> str:
+    """The uploaded bytes as text: UTF-8, with or without a byte-order mark."""
+    if len(data) > IMPORT_MAX_BYTES:
+        raise ItemFileError(
+            _("The file is larger than %(size)s MB. Split it into smaller files.")
+            % {"size": IMPORT_MAX_BYTES // 1_000_000}
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ItemFileError(
+            _(
+                "The file is not UTF-8 text (a problem at byte %(position)s). In your spreadsheet, "
+                "save it as “CSV UTF-8”."
+            )
+            % {"position": error.start + 1}
+        ) from error
+    if "\x00" in text:
+        raise ItemFileError(_("This does not look like a CSV or JSON file."))
+    if not text.strip():
+        raise ItemFileError(_("The file is empty."))
+    return text
+
+
+def import_detect_format(filename: str, text: str) -> str:
+    name = (filename or "").lower()
+    if name.endswith(".json"):
+        return FORMAT_JSON
+    if name.endswith(".csv"):
+        return FORMAT_CSV
+    return FORMAT_JSON if text.lstrip()[:1] in ("[", "{") else FORMAT_CSV
+
+
+def _csv_records(text: str, plan: ImportPlan) -> Iterator[_Record]:
+    # A stem with an inline image is longer than the csv module's default cell limit (128 KB).
+    csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except (StopIteration, csv.Error) as error:
+        raise ItemFileError(_("The file has no header line.")) from error
+    columns = [name.strip().lower() for name in header]
+    known = set(COLUMNS)
+    for name in columns:
+        if not name:
+            plan.add(1, None, _("A column has no name."))
+        elif name not in known:
+            plan.add(
+                1,
+                name,
+                _("Unknown column. The columns are: %(columns)s.")
+                % {"columns": ", ".join(COLUMNS)},
+            )
+    seen: set[str] = set()
+    for name in columns:
+        if name and name in seen:
+            plan.add(1, name, _("This column appears twice."))
+        seen.add(name)
+    if "external_id" not in columns:
+        for name in CONTENT_COLUMNS:
+            if name not in columns:
+                plan.add(
+                    1,
+                    None,
+                    _(
+                        "The column '%(column)s' is missing "
+                        "(it is needed unless there is an external_id column)."
+                    )
+                    % {"column": name},
+                )
+    if plan.problems:
+        return
+    line = 1
+    try:
+        for cells in reader:
+            start = line + 1
+            line = reader.line_num
+            if not any(cell.strip() for cell in cells):
+                continue
+            if len(cells) > len(columns):
+                plan.add(
+                    start,
+                    None,
+                    _("This line has %(found)s cells but the header has %(expected)s columns.")
+                    % {"found": len(cells), "expected": len(columns)},
+                )
+                continue
+            yield _Record(start, None, dict(zip(columns, cells, strict=False)))
+    except csv.Error as error:
+        plan.add(line + 1, None, _("The CSV cannot be read here: %(error)s") % {"error": error})
+
+
+def _json_item_lines(text: str) -> list[int] | None:
+    """1-based line on which each item object starts, or None if the layout is unusual."""
+    decoder = json.JSONDecoder()
+    stripped = text.lstrip()
+    offset = len(text) - len(stripped)
+    if stripped.startswith("{"):
+        match = re.search(r'"items"\s*:\s*\[', text)
+        if not match:
+            return None
+        position = match.end()
+    elif stripped.startswith("["):
+        position = offset + 1
+    else:
+        return None
+    lines: list[int] = []
+    whitespace = re.compile(r"[\s,]*")
+    try:
+        while True:
+            position = whitespace.match(text, position).end()
+            if position >= len(text) or text[position] == "]":
+                return lines
+            lines.append(text.count("\n", 0, position) + 1)
+            _value, position = decoder.raw_decode(text, position)
+    except (ValueError, IndexError):
+        return None
+
+
+def _json_records(text: str, plan: ImportPlan) -> Iterator[_Record]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ItemFileError(
+            _("The JSON cannot be read: %(error)s (line %(line)s, column %(column)s).")
+            % {"error": error.msg, "line": error.lineno, "column": error.colno}
+        ) from error
+    items = data.get("items") if isinstance(data, dict) else data
+    if not isinstance(items, list):
+        raise ItemFileError(
+            _("The JSON must be a list of items, or an object with an “items” list.")
+        )
+    lines = _json_item_lines(text)
+    if lines is not None and len(lines) != len(items):
+        lines = None
+    known = set(COLUMNS) | {"options", "id", "version"}
+    for index, entry in enumerate(items):
+        line = lines[index] if lines else None
+        if not isinstance(entry, dict):
+            plan.add(line, None, _("Each item must be an object."), item=index + 1)
+            continue
+        for key in entry:
+            if key not in known:
+                plan.add(line, key, _("Unknown field."), item=index + 1)
+        raw = {key: value for key, value in entry.items() if key in known}
+        raw.pop("id", None)
+        raw.pop("version", None)
+        yield _Record(line, index + 1, raw)
+
+
+# --- Planning ------------------------------------------------------------------------------------
+
+
+def derived_external_id(values: ItemValues) -> str:
+    """A stable id for a line that has none: the same content always gets the same id."""
+    digest = hashlib.sha1(
+        json.dumps([values.stem, values.options, values.correct_key]).encode(),
+        usedforsecurity=False,
+    )
+    return DERIVED_ID_PREFIX + digest.hexdigest()[:16]
+
+
+def item_export_row(item: Item) -> dict:
+    """An item as a JSON export object (and the base for a file that leaves columns out)."""
+    version = item.current_version
+    return {
+        "external_id": item.external_id,
+        "status": item.status,
+        "subject": item.subject,
+        "grade": item.grade,
+        "content_area": item.content_area,
+        "standards": list(item.standards),
+        "model": item.model,
+        "a": item.a,
+        "b": item.b,
+        "c": item.c,
+        "d": item.d,
+        "se_a": item.se_a,
+        "se_b": item.se_b,
+        "se_c": item.se_c,
+        "stem": version.stem if version else "",
+        "options": list(version.options) if version else [],
+        "correct_key": version.correct_key if version else "",
+    }
+
+
+def item_merge_values(raw: dict, base: dict | Item) -> dict:
+    """Fill the fields `raw` leaves out from the existing item (an Item or its export row).
+
+    Standard errors are not filled in: they describe the current estimates, so they are kept
+    only while those stay put.
+    """
+    merged = dict(item_export_row(base) if isinstance(base, Item) else base)
+    for name in ("se_a", "se_b", "se_c", "id", "current_version_id"):
+        merged.pop(name, None)
+    if "options" in raw:
+        merged.pop("options")
+    elif any(name in raw for name in OPTION_FIELDS):
+        # Option columns the file leaves out keep their current text, like any other column.
+        for name, option in zip(OPTION_FIELDS, merged.pop("options"), strict=False):
+            merged[name] = option["text"]
+    merged.update(raw)
+    return merged
+
+
+def _changes(values: ItemValues, existing: dict) -> list[str]:
+    changes = []
+    current_content = (
+        existing["stem"],
+        tuple((option["key"], option["text"]) for option in existing["options"]),
+        existing["correct_key"],
+    )
+    if current_content != values.content:
+        changes.append("content")
+    for name in _METADATA:
+        if existing[name] != getattr(values, name):
+            changes.append(name)
+    if tuple(existing["standards"]) != values.standards:
+        changes.append("standards")
+    if any(existing[name] != getattr(values, name) for name in _PARAMETERS) or any(
+        getattr(values, name) is not None and getattr(values, name) != existing[name]
+        for name in ("se_a", "se_b", "se_c")
+    ):
+        changes.append("parameters")
+    return changes
+
+
+def _report(plan: ImportPlan, record: _Record, errors: dict, fmt: str) -> None:
+    for name, messages in errors.items():
+        column = name if name != "options" or fmt == FORMAT_JSON else "option_a"
+        for message in messages:
+            plan.add(record.line, column, message, item=record.item_number)
+
+
+def _report_duplicate(plan: ImportPlan, record: _Record, earlier: _Record, external_id, fmt):
+    values = {"id": external_id, "line": earlier.line or earlier.item_number}
+    if fmt == FORMAT_CSV:
+        message = _("The id %(id)s is also used on line %(line)s.") % values
+    else:
+        message = _("The id %(id)s is also used by item %(line)s.") % values
+    plan.add(record.line, "external_id", message, item=record.item_number)
+
+
+def import_plan(*, text: str, fmt: str) -> ImportPlan:
+    """Validate the whole file and plan every line; raises ItemFileError if it is unreadable."""
+    from dreamseed.itembank.services import item_versions_in_use
+
+    plan = ImportPlan(format=fmt)
+    records = list((_json_records if fmt == FORMAT_JSON else _csv_records)(text, plan))
+    if len(records) > IMPORT_MAX_ROWS:
+        raise ItemFileError(
+            _("The file has %(count)s items; import at most %(limit)s at a time.")
+            % {"count": len(records), "limit": IMPORT_MAX_ROWS}
+        )
+    if not records and not plan.problems:
+        raise ItemFileError(_("The file has a header but no items."))
+
+    given_ids = {str(record.raw.get("external_id") or "").strip() for record in records} - {""}
+    first_line: dict[str, _Record] = {}
+    duplicates: set[int] = set()
+    for index, record in enumerate(records):
+        external_id = str(record.raw.get("external_id") or "").strip()
+        if external_id and external_id in first_line:
+            _report_duplicate(plan, record, first_line[external_id], external_id, fmt)
+            duplicates.add(index)
+        first_line.setdefault(external_id, record)
+    records = [record for index, record in enumerate(records) if index not in duplicates]
+    existing = _existing_items(given_ids)
+    validated: list[tuple[_Record, ItemValues]] = []
+    for record in records:
+        external_id = str(record.raw.get("external_id") or "").strip()
+        item = existing.get(external_id)
+        values, errors = item_values_clean(
+            item_merge_values(record.raw, item) if item else record.raw
+        )
+        if errors:
+            _report(plan, record, errors, fmt)
+            continue
+        validated.append((record, values))
+
+    # Lines without an id: derive it from the content, then look those up too.
+    derived = {
+        derived_external_id(values) for record, values in validated if not values.external_id
+    }
+    existing.update(_existing_items(derived))
+    first_line.clear()
+    for record, values in validated:
+        external_id = values.external_id or derived_external_id(values)
+        item = existing.get(external_id)
+        if item is not None and not values.external_id:
+            values, errors = item_values_clean(item_merge_values(record.raw, item))
+            if errors:
+                _report(plan, record, errors, fmt)
+                continue
+        if external_id in first_line:  # two lines without ids and the same content
+            _report_duplicate(plan, record, first_line[external_id], external_id, fmt)
+            continue
+        first_line[external_id] = record
+        row = ImportRow(record.line, record.item_number, values, external_id, existing=item)
+        if item is not None:
+            row.changes = _changes(values, item)
+            row.action = UPDATE if row.changes else UNCHANGED
+        plan.rows.append(row)
+
+    in_use = item_versions_in_use(
+        version_ids=[
+            row.existing["current_version_id"] for row in plan.rows if "content" in row.changes
+        ]
+    )
+    for row in plan.rows:
+        if "content" in row.changes:
+            row.new_version = row.existing["status"] != ItemStatus.DRAFT or (
+                row.existing["current_version_id"] in in_use
+            )
+    plan.problems.sort(key=lambda problem: (problem.item or 0, problem.line or 0))
+    return plan
+
+
+_EXISTING_FIELDS = (
+    "id", "external_id", "status", "subject", "grade", "content_area", "standards", "model",
+    "a", "b", "c", "d", "se_a", "se_b", "se_c", "current_version_id",
+)  # fmt: skip
+
+
+def _existing_items(external_ids: Iterable[str]) -> dict[str, dict]:
+    """The bank's items with these ids, as export rows (plain dicts: no model instances, so
+    10,000 of them load in a fraction of a second)."""
+    ids = list(external_ids)
+    found: dict[str, dict] = {}
+    for start in range(0, len(ids), 5000):
+        rows = Item.objects.filter(external_id__in=ids[start : start + 5000]).values_list(
+            *_EXISTING_FIELDS,
+            "current_version__stem",
+            "current_version__options",
+            "current_version__correct_key",
+        )
+        for row in rows:
+            existing = dict(zip(_EXISTING_FIELDS, row[: len(_EXISTING_FIELDS)], strict=True))
+            existing["stem"], existing["options"], existing["correct_key"] = row[
+                len(_EXISTING_FIELDS) :
+            ]
+            existing["stem"] = existing["stem"] or ""
+            existing["options"] = existing["options"] or []
+            existing["correct_key"] = existing["correct_key"] or ""
+            found[existing["external_id"]] = existing
+    return found
+
+
+# --- Writing -------------------------------------------------------------------------------------
+
+
+def _number(value) -> str:
+    return "" if value is None else repr(float(value))
+
+
+def export_csv(items: Iterable[Item]) -> Iterator[str]:
+    """The CSV export, line by line (stream it: a bank can be large)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+
+    def flush() -> str:
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
+    writer.writerow(COLUMNS)
+    yield flush()
+    for item in items:
+        row = item_export_row(item)
+        options = [option["text"] for option in row["options"]][: len(OPTION_KEYS)]
+        keys = [option["key"] for option in row["options"]]
+        correct = row["correct_key"]
+        if correct in keys and keys != list(OPTION_KEYS[: len(keys)]):
+            correct = OPTION_KEYS[keys.index(correct)]  # CSV options are always A, B, C, ...
+        writer.writerow(
+            [
+                row["external_id"],
+                row["status"],
+                row["subject"],
+                row["grade"],
+                row["content_area"],
+                _STANDARD_SEPARATOR.join(row["standards"]),
+                row["model"],
+                *(_number(row[name]) for name in ("a", "b", "c", "d", "se_a", "se_b", "se_c")),
+                row["stem"],
+                *(options + [""] * (len(OPTION_KEYS) - len(options))),
+                correct,
+            ]
+        )
+        yield flush()
+
+
+def export_json(items: Iterable[Item]) -> Iterator[str]:
+    """The JSON export, streamed as one document: {"format", "version", "items": [...]}."""
+    yield json.dumps({"format": JSON_FORMAT_NAME, "version": JSON_FORMAT_VERSION})[:-1]
+    yield ', "items": [\n'
+    first = True
+    for item in items:
+        yield ("" if first else ",\n") + json.dumps(item_export_row(item), ensure_ascii=False)
+        first = False
+    yield "\n]}\n"

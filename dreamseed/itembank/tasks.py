@@ -1,0 +1,75 @@
+"""Item bank background work. Each task runs in one school's schema (tenant-schemas-celery
+carries it in the message headers); the `*_all_schools` dispatchers run from beat in the public
+schema and queue one task per school."""
+
+from django.conf import settings
+from django.db import connection
+
+from dreamseed.celery import app
+from dreamseed.itembank import calibration_runs
+from dreamseed.itembank.statistics import item_statistics_compute
+
+#: A pilot item is calibrated automatically once it has this many responses.
+PILOT_AUTO_MIN_RESPONSES = getattr(settings, "ITEMBANK_PILOT_MIN_RESPONSES", 200)
+
+
+@app.task(acks_late=True)
+def item_statistics_refresh() -> int:
+    """Recompute this school's item statistics (idempotent: a full recomputation)."""
+    return item_statistics_compute()
+
+
+@app.task(acks_late=True)
+def calibration_run_execute(run_id: int) -> bool:
+    return calibration_runs.calibration_run_execute(run_id=run_id)
+
+
+@app.task(acks_late=True)
+def pilot_calibration_check() -> int | None:
+    """Start a pilot calibration if pilot items have enough responses and none is pending.
+
+    Nothing changes in the bank until a teacher accepts the run.
+    """
+    from dreamseed.itembank.models import CalibrationKind, CalibrationRun, CalibrationStatus
+
+    pending = CalibrationRun.objects.filter(
+        kind=CalibrationKind.PILOT,
+        status__in=(*CalibrationRun.OPEN_STATUSES, CalibrationStatus.SUCCEEDED),
+    )
+    if (
+        pending.exists()
+        or CalibrationRun.objects.filter(status__in=CalibrationRun.OPEN_STATUSES).exists()
+    ):
+        return None
+    if not calibration_runs.pilot_items_ready(min_responses=PILOT_AUTO_MIN_RESPONSES).exists():
+        return None
+    run = calibration_runs.calibration_run_create(
+        kind=CalibrationKind.PILOT,
+        model="3PL",
+        min_responses=PILOT_AUTO_MIN_RESPONSES,
+        created_by=None,
+    )
+    return run.pk
+
+
+def _each_school(task) -> int:
+    from dreamseed.schools.models import School
+
+    schools = list(School.objects.real().values_list("schema_name", flat=True))
+    for schema_name in schools:
+        task.apply_async(headers={"_schema_name": schema_name})
+    return len(schools)
+
+
+@app.task
+def item_statistics_refresh_all_schools() -> int:
+    """Beat entry point: one `item_statistics_refresh` per school."""
+    connection.set_schema_to_public()
+    return _each_school(item_statistics_refresh)
+
+
+@app.task
+def pilot_calibration_check_all_schools() -> int:
+    """Beat entry point: one `pilot_calibration_check` per school."""
+    connection.set_schema_to_public()
+    return _each_school(pilot_calibration_check)

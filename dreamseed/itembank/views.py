@@ -1,0 +1,484 @@
+"""Item bank pages for school staff: the list, the editor with a live preview, import and export,
+statistics, and calibration runs. Students get 403 on every one of them."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, JsonResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from dreamseed.accounts.permissions import staff_required
+from dreamseed.itembank import calibration_runs, charts, selectors, services
+from dreamseed.itembank.forms import (
+    AcceptForm,
+    CalibrationForm,
+    ImportUploadForm,
+    ItemFilterForm,
+    ItemForm,
+)
+from dreamseed.itembank.import_export import (
+    COLUMNS,
+    FORMAT_CSV,
+    FORMAT_JSON,
+    ItemFileError,
+    export_csv,
+    export_json,
+)
+from dreamseed.itembank.models import (
+    CalibrationKind,
+    Item,
+    ItemImport,
+    ItemStatus,
+    ItemVersion,
+)
+from dreamseed.itembank.sanitize import option_clean, stem_clean
+from dreamseed.itembank.validation import OPTION_FIELDS, OPTION_KEYS
+
+ITEMS_PER_PAGE = 50
+PREVIEW_ROWS_SHOWN = 200
+
+
+def _error_text(error: ValidationError) -> str:
+    return " ".join(error.messages)
+
+
+def _filter_form(request, data) -> ItemFilterForm:
+    return ItemFilterForm(data, choices=selectors.item_filter_choices())
+
+
+# --- List, statistics, export -----------------------------------------------------------------
+
+
+@staff_required
+def item_list(request):
+    form = _filter_form(request, request.GET)
+    filters = form.filters()
+    page = Paginator(selectors.item_list(filters=filters), ITEMS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "itembank/item_list.html",
+        {
+            "form": form,
+            "filters": filters,
+            "page": page,
+            "query": query.urlencode(),
+            "statistics_computed": selectors.item_statistics_last_computed(),
+            "calibration_form": CalibrationForm(),
+        },
+    )
+
+
+@staff_required
+@require_POST
+def statistics_refresh(request):
+    from django.db import transaction
+
+    from dreamseed.itembank.tasks import item_statistics_refresh
+
+    transaction.on_commit(item_statistics_refresh.delay)
+    messages.success(
+        request,
+        _("Item statistics are being recomputed. Reload the page in a moment to see them."),
+    )
+    next_url = request.POST.get("next", "")
+    if not (next_url.startswith("/items/") and url_has_allowed_host_and_scheme(next_url, None)):
+        next_url = reverse("itembank:list")
+    return redirect(next_url)
+
+
+@staff_required
+@require_GET
+def item_export(request, fmt: str):
+    filters = _filter_form(request, request.GET).filters()
+    items = selectors.item_list(filters=filters).iterator(chunk_size=2000)
+    stamp = timezone.now().strftime("%Y%m%d")
+    if fmt == FORMAT_CSV:
+        response = StreamingHttpResponse(export_csv(items), content_type="text/csv; charset=utf-8")
+    elif fmt == FORMAT_JSON:
+        response = StreamingHttpResponse(export_json(items), content_type="application/json")
+    else:
+        raise Http404
+    response["Content-Disposition"] = f'attachment; filename="items-{stamp}.{fmt}"'
+    return response
+
+
+# --- One item -----------------------------------------------------------------------------------
+
+
+@staff_required
+def item_detail(request, pk: int):
+    item = selectors.item_get(pk=pk)
+    versions = list(selectors.item_versions(item=item))
+    runs = item.calibration_results.select_related("run").order_by("-run__created")[:10]
+    return render(
+        request,
+        "itembank/item_detail.html",
+        {
+            "item": item,
+            "version": item.current_version,
+            "versions": versions,
+            "statistics": getattr(item, "statistics", None),
+            "calibrations": runs,
+            "icc": _current_curve(item),
+        },
+    )
+
+
+def _current_curve(item):
+    if item.b is None:
+        return None
+    return charts.icc_svg(
+        old=item.parameters,
+        title=_("Item characteristic curve of %(id)s") % {"id": item.external_id},
+        old_label=_("Current parameters"),
+    )
+
+
+@staff_required
+def item_version(request, pk: int, number: int):
+    item = selectors.item_get(pk=pk)
+    version = get_object_or_404(ItemVersion, item=item, number=number)
+    return render(request, "itembank/item_version.html", {"item": item, "version": version})
+
+
+def _preview_version(form_data) -> ItemVersion:
+    """An unsaved version built from the editor's current text, sanitised as it would be."""
+    options = []
+    for name, key in zip(OPTION_FIELDS, OPTION_KEYS, strict=True):
+        text = option_clean(form_data.get(name, "")[:20_000])
+        if text:
+            options.append({"key": key, "text": text})
+    return ItemVersion(stem=stem_clean(form_data.get("stem", "")[:200_000]), options=options)
+
+
+def _editor(request, *, item=None):
+    form = ItemForm(request.POST if request.method == "POST" else None, item=item)
+    previewing = request.method == "POST" and "preview" in request.POST
+    if request.method == "POST" and not previewing and form.is_valid():
+        try:
+            if item is None:
+                item = services.item_create(values=form.values, created_by=request.user)
+                messages.success(request, _("Item %(id)s was created.") % {"id": item.external_id})
+            else:
+                change = services.item_update(
+                    item=item, values=form.values, updated_by=request.user
+                )
+                if change.new_version:
+                    messages.success(
+                        request,
+                        _(
+                            "Saved as version %(number)s. Past answers still point at the "
+                            "version the students saw."
+                        )
+                        % {"number": item.versions.count()},
+                    )
+                else:
+                    messages.success(request, _("Your changes were saved."))
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            return redirect("itembank:detail", pk=item.pk)
+    preview = (
+        _preview_version(request.POST)
+        if request.method == "POST"
+        else (item.current_version if item else None)
+    )
+    status = 400 if form.errors and not previewing else 200
+    return render(
+        request,
+        "itembank/item_form.html",
+        {
+            "form": form,
+            "item": item,
+            "preview": preview,
+            "choices": selectors.item_filter_choices(),
+        },
+        status=status,
+    )
+
+
+@staff_required
+def item_create(request):
+    return _editor(request)
+
+
+@staff_required
+def item_edit(request, pk: int):
+    return _editor(request, item=selectors.item_get(pk=pk))
+
+
+@staff_required
+@require_POST
+def item_preview(request):
+    """The live preview: the student's view of the text being edited, as an HTML fragment."""
+    response = render(
+        request, "itembank/_item_preview.html", {"preview": _preview_version(request.POST)}
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@staff_required
+@require_POST
+def item_retire(request, pk: int):
+    item = selectors.item_get(pk=pk)
+    if services.item_retire(item=item):
+        messages.success(
+            request,
+            _("%(id)s is retired: no new test will show it. Past results are kept.")
+            % {"id": item.external_id},
+        )
+    else:
+        messages.info(request, _("%(id)s was already retired.") % {"id": item.external_id})
+    return redirect("itembank:detail", pk=item.pk)
+
+
+@staff_required
+@require_POST
+def item_duplicate(request, pk: int):
+    item = selectors.item_get(pk=pk)
+    copy = services.item_duplicate(item=item, created_by=request.user)
+    messages.success(
+        request,
+        _("This is a draft copy of %(id)s. Change it, check its parameters, then save.")
+        % {"id": item.external_id},
+    )
+    return redirect("itembank:edit", pk=copy.pk)
+
+
+# --- Import -------------------------------------------------------------------------------------
+
+
+@staff_required
+def item_import(request):
+    form = ImportUploadForm(
+        request.POST if request.method == "POST" else None,
+        request.FILES if request.method == "POST" else None,
+    )
+    plan = None
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            pending, plan = services.item_import_create(
+                uploaded_by=request.user, data=upload.read(), filename=upload.name
+            )
+        except ItemFileError as error:
+            form.add_error("file", str(error))
+        else:
+            if pending is not None:
+                return redirect("itembank:import_preview", import_id=pending.pk)
+    failed = bool(form.errors or (plan and not plan.is_valid))
+    return render(
+        request,
+        "itembank/import.html",
+        {"form": form, "plan": plan, "columns": COLUMNS},
+        status=400 if failed else 200,
+    )
+
+
+@staff_required
+def item_import_preview(request, import_id):
+    pending = get_object_or_404(
+        ItemImport, pk=import_id, uploaded_by=request.user, applied_at__isnull=True
+    )
+    if request.method == "POST":
+        try:
+            counts = services.item_import_apply(
+                item_import=pending,
+                expected_digest=request.POST.get("digest", ""),
+                user=request.user,
+            )
+        except services.ImportChanged:
+            messages.warning(
+                request, _("The bank changed since this preview. Check the updated preview below.")
+            )
+            return redirect("itembank:import_preview", import_id=pending.pk)
+        messages.success(
+            request,
+            _("Import done: %(create)s new items, %(update)s updated, %(unchanged)s unchanged.")
+            % counts,
+        )
+        return redirect("itembank:list")
+    try:
+        plan = services.item_import_plan_for(item_import=pending)
+    except ItemFileError as error:  # pragma: no cover - the file was readable at upload
+        messages.error(request, str(error))
+        return redirect("itembank:import")
+    return render(
+        request,
+        "itembank/import_preview.html",
+        {
+            "item_import": pending,
+            "plan": plan,
+            "counts": plan.counts,
+            "digest": plan.digest(),
+            "rows": plan.rows[:PREVIEW_ROWS_SHOWN],
+            "hidden_rows": max(0, len(plan.rows) - PREVIEW_ROWS_SHOWN),
+        },
+    )
+
+
+@staff_required
+def import_format(request):
+    return render(request, "itembank/import_format.html", {"columns": COLUMNS})
+
+
+# --- Calibration runs ---------------------------------------------------------------------------
+
+
+@staff_required
+def calibration_list(request):
+    return render(
+        request,
+        "itembank/calibration_list.html",
+        {
+            "runs": selectors.calibration_run_list()[:100],
+            "form": CalibrationForm(),
+            "pilot_count": Item.objects.filter(status=ItemStatus.PILOT).count(),
+        },
+    )
+
+
+@staff_required
+@require_POST
+def calibration_create(request):
+    form = CalibrationForm(request.POST)
+    kind = (
+        CalibrationKind.PILOT if request.POST.get("kind") == "pilot" else CalibrationKind.SELECTED
+    )
+    back = (
+        reverse("itembank:calibrations")
+        if kind == CalibrationKind.PILOT
+        else reverse("itembank:list")
+    )
+    if not form.is_valid():
+        messages.error(request, " ".join(" ".join(errors) for errors in form.errors.values()))
+        return redirect(back)
+    items = None
+    if kind == CalibrationKind.SELECTED:
+        if request.POST.get("scope") == "filtered":
+            items = selectors.item_list(filters=_filter_form(request, request.POST).filters())
+        else:
+            ids = [value for value in request.POST.getlist("items") if value.isdigit()]
+            items = Item.objects.filter(pk__in=ids)
+    try:
+        run = calibration_runs.calibration_run_create(
+            kind=kind,
+            model=form.cleaned_data["model"],
+            min_responses=form.cleaned_data["min_responses"],
+            created_by=request.user,
+            items=items,
+        )
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+        return redirect(back)
+    messages.success(request, _("Calibration started. This page shows its progress."))
+    return redirect("itembank:calibration", pk=run.pk)
+
+
+@never_cache
+@staff_required
+def calibration_detail(request, pk: int):
+    run = selectors.calibration_run_get(pk=pk)
+    results = list(selectors.calibration_results(run=run))
+    for result in results:
+        result.chart = charts.icc_svg(
+            old=result.old_parameters if result.old_b is not None else None,
+            new=result.new_parameters if result.is_estimated else None,
+            observed=result.observed,
+            title=_("Item characteristic curve of %(id)s") % {"id": result.item.external_id},
+            old_label=_("Before"),
+            new_label=_("New"),
+            observed_label=_("Observed"),
+        )
+    estimated = sum(1 for result in results if result.is_estimated)
+    applicable = sum(1 for result in results if result.is_applicable)
+    return render(
+        request,
+        "itembank/calibration_detail.html",
+        {
+            "run": run,
+            "results": results,
+            "estimated": estimated,
+            "applicable": applicable,
+            "accept_form": AcceptForm(),
+            "has_pilots": any(result.old_status == ItemStatus.PILOT for result in results),
+        },
+    )
+
+
+@never_cache
+@staff_required
+@require_GET
+def calibration_status(request, pk: int):
+    run = selectors.calibration_run_get(pk=pk)
+    return JsonResponse(
+        {
+            "id": run.pk,
+            "status": run.status,
+            "status_label": run.get_status_display(),
+            "progress": run.progress,
+            "stage": _(run.stage) if run.stage else "",
+            "finished": not run.is_open,
+            "error": run.error,
+        }
+    )
+
+
+@staff_required
+@require_POST
+def calibration_accept(request, pk: int):
+    run = selectors.calibration_run_get(pk=pk)
+    form = AcceptForm(request.POST)
+    form.is_valid()
+    try:
+        count = calibration_runs.calibration_run_accept(
+            run=run,
+            accepted_by=request.user,
+            promote_pilots=form.cleaned_data.get("promote_pilots", False),
+        )
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+    else:
+        messages.success(
+            request,
+            _("New parameters applied to %(count)s items. New test sessions use them.")
+            % {"count": count},
+        )
+    return redirect("itembank:calibration", pk=run.pk)
+
+
+@staff_required
+@require_POST
+def calibration_discard(request, pk: int):
+    run = selectors.calibration_run_get(pk=pk)
+    try:
+        calibration_runs.calibration_run_discard(run=run, user=request.user)
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+    else:
+        messages.success(request, _("The calibration was discarded. The bank is unchanged."))
+    return redirect("itembank:calibration", pk=run.pk)
+
+
+@staff_required
+@require_POST
+def calibration_retry(request, pk: int):
+    run = selectors.calibration_run_get(pk=pk)
+    try:
+        calibration_runs.calibration_run_retry(run=run)
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+    else:
+        messages.success(request, _("The calibration was queued again."))
+    return redirect("itembank:calibration", pk=run.pk)
