@@ -187,6 +187,9 @@ class ExamSession(models.Model):
     # The answers so far as [item_id, correct, is_pilot, a, b, c, d], in order: a copy of the
     # Attempt rows kept on the locked row itself, so an answer needs no second read.
     history = models.JSONField(default=list, blank=True)
+    # The item bank's revision when the session started: an accepted recalibration changes the
+    # parameters of new sessions only (this one keeps scoring with its answers' snapshots).
+    bank_revision = models.PositiveBigIntegerField(default=0)
     started_at = models.DateTimeField(default=timezone.now)
     ended_at = models.DateTimeField(null=True, blank=True)
     deadline_at = models.DateTimeField(null=True, blank=True)

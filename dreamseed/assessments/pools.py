@@ -32,6 +32,7 @@ class AssessmentPool:
     index_of: dict[int, int]  # database id -> pool index
     pilot_item_ids: tuple[int, ...]  # pilot items (b unknown) that may be seeded, unscored
     pilot_version_ids: dict[int, int]
+    revision: int = 0  # the bank revision these parameters are from
 
     @property
     def size(self) -> int:
@@ -71,7 +72,7 @@ def pool_for(assessment, *, revision: int | None = None) -> AssessmentPool:
         if pool is not None:
             _cache.move_to_end(key)
             return pool
-    pool = _build(assessment)
+    pool = _build(assessment, revision)
     with _lock:
         _cache[key] = pool
         while len(_cache) > MAX_CACHED_POOLS:
@@ -79,7 +80,7 @@ def pool_for(assessment, *, revision: int | None = None) -> AssessmentPool:
     return pool
 
 
-def _build(assessment) -> AssessmentPool:
+def _build(assessment, revision: int) -> AssessmentPool:
     rows = list(
         pool_items_query(assessment)
         .order_by("pk")
@@ -102,6 +103,7 @@ def _build(assessment) -> AssessmentPool:
         index_of={int(pk): index for index, pk in enumerate(item_ids)},
         pilot_item_ids=tuple(pk for pk, _version in pilots),
         pilot_version_ids=dict(pilots),
+        revision=revision,
     )
 
 

@@ -142,6 +142,7 @@ def session_start(*, assignment: Assignment, student, now=None) -> ExamSession:
                 started_at=now,
                 last_activity_at=now,
                 deadline_at=deadline,
+                bank_revision=pool.revision,
             )
             _advance(session, pool=pool, answers=[], now=now)
     except IntegrityError:
@@ -276,7 +277,9 @@ def _advance(session: ExamSession, *, pool: AssessmentPool, answers: list[Answer
     except CatError as error:
         raise SessionError(_("This test is misconfigured: %(error)s") % {"error": error}) from error
     theta, se = step.theta, step.se
-    if outside:
+    if scored and (outside or pool.revision != session.bank_revision):
+        # Items left the pool, or the bank was recalibrated since this session started: score
+        # with the parameters each answer was given under, not today's.
         theta, se = _estimate_from_snapshots(assessment.estimator, scored)
 
     session.theta = theta

@@ -360,3 +360,28 @@ def test_the_periodic_job_closes_sessions_whose_time_ran_out(client_for, alpha_s
     )
     assert sessions_expire_due() == 1
     assert _session(session_id).status == SessionStatus.TIMED_OUT
+
+
+def test_a_recalibration_during_a_session_does_not_change_its_scoring(
+    client_for, alpha_student, world
+):
+    from dreamseed.itembank.models import BankRevision, Item
+
+    client = client_for(alpha_student)
+    session_id = _start(client, world)
+    _in_alpha(world)
+    first = _session(session_id).pending_item_id
+    _answer(client, session_id, first, "B")
+    _in_alpha(world)
+    theta_before = _session(session_id).theta
+    # Someone accepts a calibration that makes every item much harder.
+    Item.objects.update(b=3.0)
+    BankRevision.bump()
+    second = _session(session_id).pending_item_id
+    _answer(client, session_id, second, "A")  # wrong
+    _in_alpha(world)
+    attempts = list(Attempt.objects.filter(session_id=session_id).order_by("position"))
+    assert attempts[0].b != 3.0  # the first answer keeps the parameters it was given under
+    assert _session(session_id).theta < theta_before  # and scoring used those snapshots
+    # A new session starts on the new revision.
+    assert _session(session_id).bank_revision < BankRevision.current()
