@@ -14,6 +14,7 @@ from django_tenants.utils import tenant_context
 from dreamseed.accounts.models import Role, User
 from dreamseed.assessments.demo import demo_assessments_seed
 from dreamseed.itembank.demo import demo_bank_seed
+from dreamseed.itembank.statistics import item_statistics_compute
 from dreamseed.schools.models import School
 from dreamseed.schools.services import platform_bootstrap, school_create, school_schema_name
 
@@ -70,6 +71,7 @@ def demo_seed(*, students: int = 30) -> DemoLogins:
         _ensure_classes(teachers, pupils)
         demo_bank_seed()
         demo_assessments_seed()
+        item_statistics_compute()  # so the bank shows statistics from the first start
         return DemoLogins(
             host=school.primary_host,
             admin="admin@demo.example",
