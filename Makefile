@@ -7,7 +7,7 @@ BENCH_STAMP := $(VENV)/.installed-bench
 PO_FILES := $(wildcard locale/*/LC_MESSAGES/django.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: run test reset lint format messages compilemessages bench stop
+.PHONY: run test reset lint format messages compilemessages bench bench-load stop
 
 run: $(STAMP) compilemessages
 	$(PY) -m dreamseed.devstack run
@@ -50,3 +50,9 @@ format: $(STAMP)
 
 bench: $(BENCH_STAMP)
 	$(PY) bench/engine_vs_peers.py --quick
+
+# Load test: locust against gunicorn + PostgreSQL on this machine (needs the dev stack up).
+bench-load: $(BENCH_STAMP) compilemessages
+	$(PY) -m dreamseed.devstack up
+	$(PY) bench/load_test.py --users 40 --duration 60
+	$(PY) bench/load_test.py --users 40 --duration 60 --kill-at 30
