@@ -16,7 +16,8 @@ import numpy as np
 from django.db import connection
 from django.db.models import Q
 
-from dreamseed.cat import ItemPool
+from dreamseed.cat import ItemPool, StoppingRule
+from dreamseed.cat.simulation import sympson_hetter_calibrate
 from dreamseed.itembank.models import BankRevision, Item, ItemStatus, ItemVersion
 
 MAX_CACHED_POOLS = 64
@@ -96,6 +97,8 @@ def _build(assessment, revision: int) -> AssessmentPool:
         ).values_list("pk", "current_version_id")
     )
     engine = ItemPool(params, ids=[str(pk) for pk in item_ids], content=content) if rows else None
+    if engine is not None and assessment.exposure_control == "sympson-hetter":
+        engine = engine.with_exposure_k(_sympson_hetter_k(engine, assessment))
     return AssessmentPool(
         engine=engine,
         item_ids=item_ids,
@@ -105,6 +108,23 @@ def _build(assessment, revision: int) -> AssessmentPool:
         pilot_version_ids=dict(pilots),
         revision=revision,
     )
+
+
+SH_MAX_EXPOSURE = 0.25  # no item in more than a quarter of sittings
+SH_SIMULATED_EXAMINEES = 500
+
+
+def _sympson_hetter_k(engine: ItemPool, assessment) -> np.ndarray:
+    """Exposure parameters for this pool and test length, from a seeded simulation on a N(0, 1)
+    population (Sympson & Hetter's iteration; ~0.1-0.5 s once per pool revision)."""
+    rng = np.random.default_rng(assessment.pk)
+    thetas = rng.normal(0.0, 1.0, SH_SIMULATED_EXAMINEES)
+    rules = StoppingRule(
+        max_items=assessment.max_items,
+        min_items=min(assessment.min_items, assessment.max_items),
+        se_target=assessment.se_target,
+    )
+    return sympson_hetter_calibrate(engine, thetas, rules=rules, r_max=SH_MAX_EXPOSURE, rng=rng)
 
 
 def pool_cache_clear() -> None:

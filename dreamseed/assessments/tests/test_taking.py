@@ -385,3 +385,18 @@ def test_a_recalibration_during_a_session_does_not_change_its_scoring(
     assert _session(session_id).theta < theta_before  # and scoring used those snapshots
     # A new session starts on the new revision.
     assert _session(session_id).bank_revision < BankRevision.current()
+
+
+def test_sympson_hetter_tests_get_exposure_parameters_that_cap_the_best_items(make_world):
+    import time
+
+    from dreamseed.assessments.pools import pool_for
+
+    world = make_world(exposure_control="sympson-hetter", max_items=10, min_items=10, bank_size=60)
+    _in_alpha(world)
+    started = time.perf_counter()
+    pool = pool_for(world.assessment)
+    assert time.perf_counter() - started < 10
+    k = pool.engine.exposure_k
+    assert k.min() < 1  # the most informative items are held back sometimes
+    assert k.max() == 1
