@@ -111,12 +111,12 @@ def _build(assessment, revision: int) -> AssessmentPool:
 
 
 SH_MAX_EXPOSURE = 0.25  # no item in more than a quarter of sittings
-SH_SIMULATED_EXAMINEES = 500
+SH_SIMULATED_EXAMINEES = 200
 
 
 def _sympson_hetter_k(engine: ItemPool, assessment) -> np.ndarray:
     """Exposure parameters for this pool and test length, from a seeded simulation on a N(0, 1)
-    population (Sympson & Hetter's iteration; ~0.1-0.5 s once per pool revision)."""
+    population (Sympson & Hetter's iteration; about a second, once per pool revision)."""
     rng = np.random.default_rng(assessment.pk)
     thetas = rng.normal(0.0, 1.0, SH_SIMULATED_EXAMINEES)
     rules = StoppingRule(
