@@ -99,6 +99,7 @@ TENANT_APPS = [
     "dreamseed.classes",
     "dreamseed.itembank",
     "dreamseed.assessments",
+    "dreamseed.lti",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -371,4 +372,30 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
     },
+}
+
+# --- LTI ---------------------------------------------------------------------------------------
+# LTI 1.3 launches from Canvas and Moodle (dreamseed/lti). Launches arrive inside the LMS's
+# iframe, a third-party context: over HTTPS the launch and every later response of an LTI session
+# send the session and CSRF cookies `SameSite=None; Secure` (pylti1p3 does the same for its state
+# cookie), so the browser keeps them inside the frame. That needs `request.is_secure()` to be
+# true: behind a TLS-terminating proxy set TRUST_X_FORWARDED_PROTO=1 (SECURE_PROXY_SSL_HEADER,
+# above) and make the proxy set X-Forwarded-Proto and strip it from clients. Browsers that block
+# third-party cookies outright get a one-click "continue in a new window" instead.
+
+# How long a rotated-out tool key stays in the JWKS (LMSs cache our key set for a while).
+LTI_KEY_GRACE_DAYS = env_int("LTI_KEY_GRACE_DAYS", 7)
+# Timeout for every call to an LMS (key sets, tokens, grades, rosters).
+LTI_HTTP_TIMEOUT_SECONDS = env_int("LTI_HTTP_TIMEOUT_SECONDS", 10)
+# Grade passback: attempts before giving up, and the first retry delay (doubles each time).
+LTI_PASSBACK_MAX_ATTEMPTS = env_int("LTI_PASSBACK_MAX_ATTEMPTS", 8)
+LTI_PASSBACK_BACKOFF_SECONDS = env_int("LTI_PASSBACK_BACKOFF_SECONDS", 1 if TESTING else 30)
+# Let the registered LMS frame the pages of a session that started with an LTI launch (test
+# pages included), and send that session's cookies SameSite=None over HTTPS. It must come after
+# XFrameOptionsMiddleware and CSPMiddleware, so it stays last.
+MIDDLEWARE += ["dreamseed.lti.framing.LtiFrameMiddleware"]
+# Grades whose passback never got queued (broker down at the time) are picked up again.
+CELERY_BEAT_SCHEDULE["lti-grade-passback-sweep"] = {
+    "task": "dreamseed.lti.tasks.grade_passback_sweep_all_schools",
+    "schedule": 15 * 60,
 }

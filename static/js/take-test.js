@@ -117,4 +117,6 @@
   renderMath(region);
   startTimer();
   bindForm();
+  // Tells tests (and anyone curious) that keyboard shortcuts and no-reload answering are live.
+  document.documentElement.setAttribute("data-take-test-ready", "");
 })();

@@ -76,6 +76,7 @@ def test_a_student_takes_a_whole_test_with_the_keyboard_and_the_teacher_sees_it(
     page.keyboard.press("Enter")
 
     expect(page.get_by_role("timer")).to_be_visible()
+    page.wait_for_selector("html[data-take-test-ready]", state="attached")
     for number in range(1, 7):
         heading = page.get_by_role("heading", name=f"Question {number}", exact=True)
         expect(heading).to_be_visible()

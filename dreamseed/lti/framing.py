@@ -1,0 +1,109 @@
+"""Letting the school's registered LMSs, and only them, show DreamSeed in a frame.
+
+Every page is `X-Frame-Options: DENY` and `frame-ancestors 'self'`. Two exceptions:
+- the LTI views themselves (login initiation, launch, deep-linking picker, their error pages),
+  decorated with `lti_frameable`: frame-ancestors lists the origins of the school's registered
+  platforms;
+- every page of a session that began with an LTI launch (the test a student was sent to, for
+  one): LtiFrameMiddleware lists that launch's platform origins. Over HTTPS it also re-issues the
+  session and CSRF cookies `SameSite=None; Secure` whenever Django would set them, because in the
+  LMS's frame DreamSeed is a third party and browsers drop `Lax` cookies there.
+"""
+
+from functools import wraps
+
+from csp.constants import SELF
+from django.conf import settings
+
+from dreamseed.lti.models import LtiPlatform
+
+SESSION_FRAME_ORIGINS = "lti_frame_origins"
+
+
+def school_frame_origins() -> list[str]:
+    origins: list[str] = []
+    for platform in LtiPlatform.objects.only("issuer", "auth_login_url", "frame_origins"):
+        origins.extend(origin for origin in platform.origins if origin not in origins)
+    return origins
+
+
+def allow_framing(response, origins) -> None:
+    """Let `origins` frame this response (unless the view decided its framing itself)."""
+    if not origins or response.has_header("X-Frame-Options"):
+        return
+    response.xframe_options_exempt = True
+    replace = dict(getattr(response, "_csp_replace", None) or {})
+    replace["frame-ancestors"] = [SELF, *origins]
+    response._csp_replace = replace
+
+
+def lti_frameable(view):
+    """Frameable by the school's registered platforms (or by the ones the view names in
+    `response.lti_frame_origins`)."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        origins = getattr(response, "lti_frame_origins", None)
+        if origins is None:
+            origins = school_frame_origins()
+        allow_framing(response, origins)
+        return response
+
+    return wrapper
+
+
+def reissue_cookies_for_frames(request, response) -> None:
+    """Set the session and CSRF cookies now, `SameSite=None; Secure`, if Django was going to set
+    them (later, in SessionMiddleware and CsrfViewMiddleware) with the site-wide SameSite."""
+    session = getattr(request, "session", None)
+    writing = session is not None and session.modified and not session.is_empty()
+    if writing and response.status_code < 500:
+        session.save()
+        session.modified = False  # SessionMiddleware: nothing left to set
+        max_age = None if session.get_expire_at_browser_close() else session.get_expiry_age()
+        response.set_cookie(
+            settings.SESSION_COOKIE_NAME,
+            session.session_key,
+            max_age=max_age,
+            domain=settings.SESSION_COOKIE_DOMAIN,
+            path=settings.SESSION_COOKIE_PATH,
+            secure=True,
+            httponly=settings.SESSION_COOKIE_HTTPONLY or None,
+            samesite="None",
+        )
+    if request.META.get("CSRF_COOKIE_NEEDS_UPDATE") and not settings.CSRF_USE_SESSIONS:
+        response.set_cookie(
+            settings.CSRF_COOKIE_NAME,
+            request.META["CSRF_COOKIE"],
+            max_age=settings.CSRF_COOKIE_AGE,
+            domain=settings.CSRF_COOKIE_DOMAIN,
+            path=settings.CSRF_COOKIE_PATH,
+            secure=True,
+            httponly=settings.CSRF_COOKIE_HTTPONLY,
+            samesite="None",
+        )
+        request.META["CSRF_COOKIE_NEEDS_UPDATE"] = False  # CsrfViewMiddleware: already done
+
+
+class LtiFrameMiddleware:
+    """Framing and cookies for sessions that began with an LTI launch. Must be listed after
+    XFrameOptionsMiddleware and CSPMiddleware (its response hook runs before theirs)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        session = getattr(request, "session", None)
+        if session is None:
+            return response
+        # Don't load a session just to learn it has no LTI origins.
+        if settings.SESSION_COOKIE_NAME not in request.COOKIES and not session.modified:
+            return response
+        origins = session.get(SESSION_FRAME_ORIGINS)
+        if origins:
+            allow_framing(response, origins)
+            if request.is_secure():
+                reissue_cookies_for_frames(request, response)
+        return response

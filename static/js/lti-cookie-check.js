@@ -1,0 +1,36 @@
+/* LTI launches inside an LMS frame (templates/lti/cookie_check.html, continue.html).
+   The login page finds out whether this frame may keep cookies, as pylti1p3's check does but
+   without inline script: if it may, the login goes on here; if not, the page offers to continue
+   in a new window, where DreamSeed is first-party. Both pages say so once that window is open. */
+(function () {
+  "use strict";
+
+  function markOpened(root) {
+    var link = root.querySelector("[data-new-window]");
+    var opened = root.querySelector("[data-state=opened]");
+    if (!link || !opened) return;
+    link.addEventListener("click", function () {
+      opened.hidden = false;
+    });
+  }
+
+  var check = document.getElementById("lti-cookie-check");
+  if (check) {
+    var secure = check.getAttribute("data-secure") === "1";
+    var attributes = "; path=/" + (secure ? "; SameSite=None; Secure" : "");
+    document.cookie = "lti1p3_test_cookie=1" + attributes;
+    if (document.cookie.indexOf("lti1p3_test_cookie=1") !== -1) {
+      document.cookie = "lti1p3_test_cookie=; expires=Thu, 01 Jan 1970 00:00:00 GMT" + attributes;
+      window.location.replace(check.getAttribute("data-continue-url"));
+      return;
+    }
+    check.querySelector("[data-state=checking]").hidden = true;
+    check.querySelector("[data-state=blocked]").hidden = false;
+    markOpened(check);
+    var link = check.querySelector("[data-new-window]");
+    if (link) link.focus();
+  }
+
+  var continuePage = document.getElementById("lti-continue");
+  if (continuePage) markOpened(continuePage);
+})();
