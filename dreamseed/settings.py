@@ -100,6 +100,7 @@ TENANT_APPS = [
     "dreamseed.itembank",
     "dreamseed.assessments",
     "dreamseed.lti",
+    "dreamseed.reports",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

@@ -11,6 +11,7 @@ urlpatterns = [
     path("items/", include("dreamseed.itembank.urls")),
     path("tests/", include("dreamseed.assessments.urls")),
     path("billing/", include("dreamseed.billing.urls")),
+    path("reports/", include("dreamseed.reports.urls")),
     path("lti/", include("dreamseed.lti.urls")),
     path("api/items/", include("dreamseed.itembank.api_urls")),
     path("api/sessions/", include("dreamseed.assessments.api_urls")),

@@ -1,0 +1,65 @@
+"""Report work for Celery. Each task runs in one school's schema (tenant-schemas-celery carries
+it in the message headers); the `*_all_schools` dispatchers run from beat in the public schema
+and queue one task per school.
+
+`report_generate` is acks_late with reject_on_worker_lost: the message stays in Redis until the
+report is made, so a worker process killed mid-render (or a whole worker host lost) leads to
+another worker rendering the report again, from scratch, into the same file name.
+"""
+
+from django.db import connection
+
+from dreamseed.celery import app
+from dreamseed.reports import services
+
+#: Large classes' bundles take tens of seconds; anything past this is stuck, not slow. Keep the
+#: broker's visibility_timeout above the hard limit, or a slow bundle would be delivered twice.
+SOFT_TIME_LIMIT = 600
+HARD_TIME_LIMIT = 660
+
+
+@app.task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    soft_time_limit=SOFT_TIME_LIMIT,
+    time_limit=HARD_TIME_LIMIT,
+)
+def report_generate(report_id: int) -> str | None:
+    report = services.report_render(report_id=report_id)
+    return None if report is None else report.status
+
+
+@app.task(acks_late=True, ignore_result=True)
+def report_files_cleanup() -> int:
+    """Remove this school's expired and orphaned report files (idempotent)."""
+    return services.report_files_cleanup()
+
+
+@app.task(acks_late=True, ignore_result=True)
+def teacher_digest_send() -> int:
+    """Email this school's teachers last week's results (once per teacher and week)."""
+    return services.teacher_digest_send()
+
+
+def _each_school(task) -> int:
+    from dreamseed.schools.models import School
+
+    schools = list(School.objects.real().values_list("schema_name", flat=True))
+    for schema_name in schools:
+        task.apply_async(headers={"_schema_name": schema_name})
+    return len(schools)
+
+
+@app.task(ignore_result=True)
+def report_files_cleanup_all_schools() -> int:
+    """Beat entry point: one `report_files_cleanup` per school."""
+    connection.set_schema_to_public()
+    return _each_school(report_files_cleanup)
+
+
+@app.task(ignore_result=True)
+def teacher_digest_send_all_schools() -> int:
+    """Beat entry point: one `teacher_digest_send` per school."""
+    connection.set_schema_to_public()
+    return _each_school(teacher_digest_send)
