@@ -160,22 +160,23 @@ class DateTimeLocalInput(forms.DateTimeInput):
         super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
 
 
-class AssignForm(forms.Form):
-    classes = forms.ModelMultipleChoiceField(
-        label=_("Classes"), queryset=None, widget=forms.CheckboxSelectMultiple
-    )
+class AssignmentWindowForm(forms.Form):
+    """When a test is open and how often it may be taken (assigning to classes here, or a deep
+    link from an LMS)."""
+
+    default_days_open = 7
+
     opens_at = forms.DateTimeField(label=_("Opens"), widget=DateTimeLocalInput())
     closes_at = forms.DateTimeField(label=_("Closes"), widget=DateTimeLocalInput())
     attempts_allowed = forms.IntegerField(
         label=_("Attempts allowed"), min_value=1, max_value=10, initial=1
     )
 
-    def __init__(self, *args, classes, **kwargs):
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["classes"].queryset = classes
         now = timezone.localtime().replace(second=0, microsecond=0)
         self.fields["opens_at"].initial = now
-        self.fields["closes_at"].initial = now + timezone.timedelta(days=7)
+        self.fields["closes_at"].initial = now + timezone.timedelta(days=self.default_days_open)
 
     def clean(self):
         cleaned = super().clean()
@@ -183,6 +184,17 @@ class AssignForm(forms.Form):
         if opens and closes and closes <= opens:
             self.add_error("closes_at", _("The test must close after it opens."))
         return cleaned
+
+
+class AssignForm(AssignmentWindowForm):
+    classes = forms.ModelMultipleChoiceField(
+        label=_("Classes"), queryset=None, widget=forms.CheckboxSelectMultiple
+    )
+    field_order = ["classes", "opens_at", "closes_at", "attempts_allowed"]
+
+    def __init__(self, *args, classes, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["classes"].queryset = classes
 
 
 class AccommodationForm(forms.ModelForm):

@@ -2,9 +2,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from dreamseed.assessments.forms import AssignmentWindowForm
 from dreamseed.assessments.models import Assessment
 from dreamseed.lti.models import LtiPlatform, Vendor, origin_of
 
@@ -137,37 +137,18 @@ class PlatformForm(forms.ModelForm):
         }
 
 
-class DateTimeLocalInput(forms.DateTimeInput):
-    input_type = "datetime-local"
-
-    def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
-
-
-class DeepLinkForm(forms.Form):
+class DeepLinkForm(AssignmentWindowForm):
     """A teacher, in the LMS's "add activity" dialog, picks the test to place."""
+
+    # The LMS has its own due dates; DreamSeed's window only needs to contain them.
+    default_days_open = 180
 
     assessment = forms.ModelChoiceField(
         label=_("Test"), queryset=Assessment.objects.none(), empty_label=None,
         widget=forms.RadioSelect,
     )  # fmt: skip
-    opens_at = forms.DateTimeField(label=_("Opens"), widget=DateTimeLocalInput())
-    closes_at = forms.DateTimeField(label=_("Closes"), widget=DateTimeLocalInput())
-    attempts_allowed = forms.IntegerField(
-        label=_("Attempts allowed"), min_value=1, max_value=10, initial=1
-    )
+    field_order = ["assessment", "opens_at", "closes_at", "attempts_allowed"]
 
     def __init__(self, *args, assessments, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["assessment"].queryset = assessments
-        now = timezone.localtime().replace(second=0, microsecond=0)
-        self.fields["opens_at"].initial = now
-        # The LMS has its own due dates; DreamSeed's window only needs to contain them.
-        self.fields["closes_at"].initial = now + timezone.timedelta(days=180)
-
-    def clean(self):
-        cleaned = super().clean()
-        opens, closes = cleaned.get("opens_at"), cleaned.get("closes_at")
-        if opens and closes and closes <= opens:
-            self.add_error("closes_at", _("The test must close after it opens."))
-        return cleaned
