@@ -255,7 +255,20 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "dreamseed.itembank.tasks.pilot_calibration_check_all_schools",
         "schedule": crontab(hour=2, minute=45),
     },
+    "report-files-cleanup-daily": {
+        "task": "dreamseed.reports.tasks.report_files_cleanup_all_schools",
+        "schedule": crontab(hour=3, minute=30),
+    },
+    "teacher-digest-weekly": {
+        "task": "dreamseed.reports.tasks.teacher_digest_send_all_schools",
+        "schedule": crontab(hour=6, minute=30, day_of_week="mon"),
+    },
 }
+CELERY_TIMEZONE = TIME_ZONE
+# A task whose worker died (acks_late) is redelivered once unacknowledged this long: above the
+# longest hard time limit (report bundles, 660 s), or tasks would run twice.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 900)}
+REPORTS_RETENTION_DAYS = env_int("REPORTS_RETENTION_DAYS", 7)
 if TESTING:
     CELERY_TASK_DEFAULT_QUEUE = f"test-{TEST_RUN_ID}"
 
