@@ -218,6 +218,25 @@ STORAGES = {
         )
     },
 }
+# Production: generated files (reports) in an S3-compatible bucket when one is configured
+# (requirements/prod.txt has django-storages). Keep it private: downloads are streamed by views
+# that check access.
+if env_str("AWS_STORAGE_BUCKET_NAME"):
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env_str("AWS_STORAGE_BUCKET_NAME"),
+            "endpoint_url": env_str("AWS_S3_ENDPOINT_URL") or None,
+            "region_name": env_str("AWS_S3_REGION_NAME") or None,
+            "access_key": env_str("AWS_ACCESS_KEY_ID") or None,
+            "secret_key": env_str("AWS_SECRET_ACCESS_KEY") or None,
+            "location": env_str("AWS_LOCATION", "media"),
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": True,
+            "object_parameters": {"CacheControl": "private, no-store"},
+        },
+    }
 # Outside production, serve straight from the source folders (no collectstatic step needed).
 WHITENOISE_USE_FINDERS = not PRODUCTION
 WHITENOISE_AUTOREFRESH = DEBUG
