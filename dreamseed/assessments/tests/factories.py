@@ -1,13 +1,16 @@
 """Builders for delivery tests: an item bank with real parameters, a class, a test, a window."""
 
+from contextlib import contextmanager
 from datetime import timedelta
 
 import numpy as np
+from django.db import connection
 from django.utils import timezone
 
-from dreamseed.assessments.models import Assessment, Assignment
+from dreamseed.assessments.models import Assessment, Assignment, ExamSession
 from dreamseed.classes.models import Class
 from dreamseed.itembank.models import BankRevision, Item, ItemStatus, ItemVersion
+from dreamseed.testing import in_schema
 
 KEYS = ["A", "B", "C", "D"]
 
@@ -77,3 +80,31 @@ def make_assignment(
         created_by=assessment.created_by,
         **extra,
     )
+
+
+@contextmanager
+def committed_open_test(personas, *, students, class_name, bank_size, seed, **assessment_options):
+    """An open test in school alpha, committed (for the live server's threads), removed after.
+    Use with the `committed_db` fixture."""
+    alpha = personas["alpha_admin"]
+    with in_schema(alpha.schema_name):
+        connection.set_tenant(alpha.school)
+        teacher = personas["alpha_teacher"].user
+        items = make_bank(n=bank_size, seed=seed)
+        school_class = make_class(
+            teacher=teacher, students=[personas[key].user for key in students], name=class_name
+        )
+        assessment = make_assessment(author=teacher, **assessment_options)
+        assignment = make_assignment(assessment=assessment, school_class=school_class)
+    try:
+        yield assignment
+    finally:
+        with in_schema(alpha.schema_name):
+            ExamSession.objects.filter(assignment=assignment).delete()
+            assignment.delete()
+            assessment.delete()
+            school_class.delete()
+            Item.objects.filter(pk__in=[item.pk for item in items]).update(current_version=None)
+            for item in items:
+                item.versions.all().delete()
+                item.delete()

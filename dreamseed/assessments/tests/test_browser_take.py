@@ -4,43 +4,21 @@ result. And the same test works with JavaScript switched off."""
 import re
 
 import pytest
-from django.db import connection
 from playwright.sync_api import expect
 
 from dreamseed.assessments.models import ExamSession
-from dreamseed.assessments.tests.factories import (
-    make_assessment,
-    make_assignment,
-    make_bank,
-    make_class,
-)
-from dreamseed.itembank.models import Item
+from dreamseed.assessments.tests.factories import committed_open_test
 from dreamseed.testing import PASSWORD, in_schema
 
 
 @pytest.fixture
 def open_test(personas, committed_db):
-    alpha = personas["alpha_admin"]
-    with in_schema(alpha.schema_name):
-        connection.set_tenant(alpha.school)
-        teacher = personas["alpha_teacher"].user
-        students = [personas["alpha_student"].user, personas["alpha_student2"].user]
-        items = make_bank(n=40, seed=99)
-        school_class = make_class(teacher=teacher, students=students, name="Browser class")
-        assessment = make_assessment(
-            author=teacher, name="Keyboard quiz", max_items=6, min_items=6, time_limit_minutes=20
-        )
-        assignment = make_assignment(assessment=assessment, school_class=school_class)
-    yield assignment
-    with in_schema(alpha.schema_name):
-        ExamSession.objects.filter(assignment=assignment).delete()
-        assignment.delete()
-        assessment.delete()
-        school_class.delete()
-        Item.objects.filter(pk__in=[item.pk for item in items]).update(current_version=None)
-        for item in items:
-            item.versions.all().delete()
-            item.delete()
+    with committed_open_test(
+        personas, students=["alpha_student", "alpha_student2"], class_name="Browser class",
+        bank_size=40, seed=99, name="Keyboard quiz", max_items=6, min_items=6,
+        time_limit_minutes=20,
+    ) as assignment:  # fmt: skip
+        yield assignment
 
 
 def _tab_to(page, text, limit=60):

@@ -2,43 +2,18 @@
 Korean, from the public site to a student's test and result."""
 
 import pytest
-from django.db import connection
 
-from dreamseed.assessments.models import ExamSession
-from dreamseed.assessments.tests.factories import (
-    make_assessment,
-    make_assignment,
-    make_bank,
-    make_class,
-)
-from dreamseed.itembank.models import Item
-from dreamseed.testing import PASSWORD, axe_violations, in_schema
+from dreamseed.assessments.tests.factories import committed_open_test
+from dreamseed.testing import PASSWORD, axe_violations
 
 
 @pytest.fixture
 def open_test(personas, committed_db):
-    alpha = personas["alpha_admin"]
-    with in_schema(alpha.schema_name):
-        connection.set_tenant(alpha.school)
-        teacher = personas["alpha_teacher"].user
-        items = make_bank(n=20, seed=5)
-        school_class = make_class(
-            teacher=teacher, students=[personas["alpha_student2"].user], name="A11y class"
-        )
-        assessment = make_assessment(
-            author=teacher, name="A11y quiz", max_items=2, min_items=2, time_limit_minutes=15
-        )
-        assignment = make_assignment(assessment=assessment, school_class=school_class)
-    yield assignment
-    with in_schema(alpha.schema_name):
-        ExamSession.objects.filter(assignment=assignment).delete()
-        assignment.delete()
-        assessment.delete()
-        school_class.delete()
-        Item.objects.filter(pk__in=[item.pk for item in items]).update(current_version=None)
-        for item in items:
-            item.versions.all().delete()
-            item.delete()
+    with committed_open_test(
+        personas, students=["alpha_student2"], class_name="A11y class", bank_size=20, seed=5,
+        name="A11y quiz", max_items=2, min_items=2, time_limit_minutes=15,
+    ) as assignment:  # fmt: skip
+        yield assignment
 
 
 def _sign_in(page, live_server, username):
