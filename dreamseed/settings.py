@@ -101,6 +101,7 @@ TENANT_APPS = [
     "dreamseed.assessments",
     "dreamseed.lti",
     "dreamseed.reports",
+    "dreamseed.privacy",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -137,6 +138,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
+    # Needs request.user: records staff views and exports of student data in the school's audit
+    # log (the routes are listed in dreamseed/privacy/routes.py).
+    "dreamseed.privacy.middleware.AuditMiddleware",
 ]
 
 TEMPLATES = [

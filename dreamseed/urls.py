@@ -13,6 +13,7 @@ urlpatterns = [
     path("billing/", include("dreamseed.billing.urls")),
     path("reports/", include("dreamseed.reports.urls")),
     path("lti/", include("dreamseed.lti.urls")),
+    path("privacy/", include("dreamseed.privacy.urls")),
     path("api/items/", include("dreamseed.itembank.api_urls")),
     path("api/sessions/", include("dreamseed.assessments.api_urls")),
     path("api/", include("dreamseed.api.urls")),

@@ -30,6 +30,7 @@ ALLOWED_PREFIXES = (
     "/i18n/",  # language switch
     "/billing/",  # renewing is the way out
     "/reports/",  # results and reports stay readable: requesting a report is allowed
+    "/privacy/",  # a student's data export and deletion are owed whatever the licence
 )
 # A student half-way through a test when the licence runs out may finish it (answers only; starting
 # a new test stays refused, here and in assessments.services).

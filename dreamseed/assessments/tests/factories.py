@@ -10,6 +10,7 @@ from django.utils import timezone
 from dreamseed.assessments.models import Assessment, Assignment, ExamSession
 from dreamseed.classes.models import Class
 from dreamseed.itembank.models import BankRevision, Item, ItemStatus, ItemVersion
+from dreamseed.privacy.models import AuditEvent
 from dreamseed.testing import in_schema
 
 KEYS = ["A", "B", "C", "D"]
@@ -96,10 +97,13 @@ def committed_open_test(personas, *, students, class_name, bank_size, seed, **as
         )
         assessment = make_assessment(author=teacher, **assessment_options)
         assignment = make_assignment(assessment=assessment, school_class=school_class)
+        started = timezone.now()
     try:
         yield assignment
     finally:
         with in_schema(alpha.schema_name):
+            # Staff pages opened in the browser were written to the audit log (committed).
+            AuditEvent.objects.filter(created_at__gte=started).delete()
             ExamSession.objects.filter(assignment=assignment).delete()
             assignment.delete()
             assessment.delete()

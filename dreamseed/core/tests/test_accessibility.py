@@ -68,7 +68,7 @@ def test_the_student_test_flow_is_accessible(live_server, open_test, page):
 
 
 @pytest.mark.browser
-def test_teacher_and_admin_pages_are_accessible(live_server, open_test, page):
+def test_teacher_and_admin_pages_are_accessible(live_server, open_test, page, personas):
     _sign_in(page, live_server, "teacher@alpha.example")
     _check(page, "teacher home")
     for path in [
@@ -84,6 +84,16 @@ def test_teacher_and_admin_pages_are_accessible(live_server, open_test, page):
     _sign_in(page, live_server, "admin@alpha.example")
     page.goto(live_server.url("alpha.localhost", "/accounts/staff/"))
     _check(page, "staff")
+    student_id = personas["alpha_student2"].user_id  # in the open test's class
+    for path in [
+        "/privacy/audit/",
+        "/privacy/audit/?date_from=2030-01-02&date_to=2030-01-01",  # a field in error
+        "/privacy/students/",
+        f"/privacy/students/{student_id}/",
+        f"/privacy/students/{student_id}/delete/",
+    ]:
+        page.goto(live_server.url("alpha.localhost", path))
+        _check(page, path)
 
 
 @pytest.mark.browser

@@ -50,6 +50,7 @@ STAFF_PREFIXES = (
     "reports/",
     "billing/",
     "lti/platforms",
+    "privacy/",
 )
 STUDENT_OK_PREFIXES = (
     "tests/mine",
