@@ -342,6 +342,28 @@ BILLING_TRIAL_SEATS = env_int("BILLING_TRIAL_SEATS", 50)
 # Days a school keeps working after a payment fails (past_due) before it becomes read-only.
 BILLING_GRACE_DAYS = env_int("BILLING_GRACE_DAYS", 14)
 
+# --- Upload limits -----------------------------------------------------------------------------
+# Each upload form has its own, smaller limit with a message naming it (roster 1 MB, item file
+# 30 MB); these are the backstops. A request above them gets the 400 page (templates/400.html)
+# or, from the API, a 413. Keep a proxy's body limit (nginx client_max_body_size) above
+# UPLOAD_MAX_REQUEST_BYTES so people see our message instead of the proxy's.
+UPLOAD_MAX_REQUEST_BYTES = env_int("UPLOAD_MAX_REQUEST_BYTES", 32_000_000)  # whole multipart body
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5_000_000)  # fields, JSON
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_500_000  # larger files are spooled to a temporary file
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 5_000  # ticking every student of a large school
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
+FILE_UPLOAD_HANDLERS = [
+    "dreamseed.core.uploads.RequestSizeLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
+    "dreamseed.core.uploads.LimitedJSONParser",
+    "rest_framework.parsers.FormParser",
+    "rest_framework.parsers.MultiPartParser",
+]
+REST_FRAMEWORK["EXCEPTION_HANDLER"] = "dreamseed.core.uploads.api_exception_handler"
+
 # --- Security ----------------------------------------------------------------------------------
 
 SECURE_CONTENT_TYPE_NOSNIFF = True

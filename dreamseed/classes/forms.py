@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from dreamseed.accounts.models import STAFF_ROLES, User
 from dreamseed.classes.models import JOIN_CODE_LENGTH, Class
 from dreamseed.classes.roster import GRADE_MAX_LENGTH, ROSTER_MAX_BYTES
+from dreamseed.core.uploads import upload_check
 
 
 class TeacherChoiceField(forms.ModelMultipleChoiceField):
@@ -92,11 +93,8 @@ class RosterUploadForm(forms.Form):
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        if upload.size > ROSTER_MAX_BYTES:
-            raise forms.ValidationError(
-                _("The file is larger than %(size)s MB. Split it into smaller files.")
-                % {"size": ROSTER_MAX_BYTES // 1_000_000}
-            )
+        # Spreadsheets save "CSV" as .csv; copy-pasted rosters arrive as .txt.
+        upload_check(upload, max_bytes=ROSTER_MAX_BYTES, extensions=(".csv", ".txt"), what="CSV")
         return upload
 
 

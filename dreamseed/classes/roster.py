@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 
 from dreamseed.accounts.models import Role, User
 from dreamseed.classes.models import Class, Enrollment
+from dreamseed.core.uploads import text_looks_binary
 
 ROSTER_MAX_BYTES = 1_000_000
 ROSTER_MAX_ROWS = 5_000
@@ -151,7 +152,7 @@ def roster_decode(data: bytes) -> str:
             )
             % {"position": error.start + 1}
         ) from error
-    if "\x00" in text:
+    if text_looks_binary(text):
         raise RosterFileError(_("This does not look like a CSV file. Upload a .csv file."))
     if not text.strip():
         raise RosterFileError(_("The file is empty."))

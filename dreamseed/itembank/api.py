@@ -12,15 +12,18 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
+from dreamseed.core.uploads import LimitedJSONParser, upload_check
 from dreamseed.itembank import selectors, services
 from dreamseed.itembank.forms import ItemFilterForm
 from dreamseed.itembank.import_export import (
     FORMAT_CSV,
     FORMAT_JSON,
+    IMPORT_EXTENSIONS,
+    IMPORT_MAX_BYTES,
     ItemFileError,
     import_decode,
     import_detect_format,
@@ -144,7 +147,7 @@ class ItemViewSet(
     serializer_class = ItemSerializer
     permission_classes = [IsSchoolStaff]
     lookup_value_regex = r"\d+"
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [LimitedJSONParser, MultiPartParser, FormParser]
 
     def get_queryset(self):
         if self.action == "list":
@@ -171,6 +174,15 @@ class ItemViewSet(
         upload, content = form.validated_data.get("file"), form.validated_data.get("content")
         try:
             if upload is not None:
+                try:
+                    upload_check(
+                        upload,
+                        max_bytes=IMPORT_MAX_BYTES,
+                        extensions=IMPORT_EXTENSIONS,
+                        what=_("CSV or JSON"),
+                    )
+                except forms.ValidationError as error:
+                    raise ItemFileError(" ".join(error.messages)) from error
                 text = import_decode(upload.read())
                 filename = upload.name
             elif content:

@@ -1,8 +1,9 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from dreamseed.core.uploads import upload_check
 from dreamseed.itembank.calibration_runs import DEFAULT_MIN_RESPONSES, MIN_RESPONSES_FLOOR
-from dreamseed.itembank.import_export import IMPORT_MAX_BYTES
+from dreamseed.itembank.import_export import IMPORT_EXTENSIONS, IMPORT_MAX_BYTES
 from dreamseed.itembank.models import CALIBRATION_MODELS, IrtModel, Item, ItemStatus
 from dreamseed.itembank.sanitize import option_source, stem_source
 from dreamseed.itembank.selectors import ITEM_SORTS, ItemFilters
@@ -203,6 +204,13 @@ class ImportUploadForm(forms.Form):
         help_text=_("UTF-8, at most %(size)s MB.") % {"size": IMPORT_MAX_BYTES // 1_000_000},
         widget=forms.FileInput(attrs={"accept": ".csv,.json,text/csv,application/json"}),
     )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        upload_check(
+            upload, max_bytes=IMPORT_MAX_BYTES, extensions=IMPORT_EXTENSIONS, what=_("CSV or JSON")
+        )
+        return upload
 
 
 class CalibrationForm(forms.Form):

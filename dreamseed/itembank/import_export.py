@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from dreamseed.core.exports import spreadsheet_safe, spreadsheet_unescape
+from dreamseed.core.uploads import text_looks_binary
 from dreamseed.itembank.models import Item, ItemStatus
 from dreamseed.itembank.validation import OPTION_FIELDS, OPTION_KEYS, ItemValues, item_values_clean
 
@@ -30,6 +32,7 @@ COLUMNS = (
 )  # fmt: skip
 CONTENT_COLUMNS = ("stem", "option_a", "option_b", "correct_key")
 IMPORT_MAX_BYTES = 30_000_000
+IMPORT_EXTENSIONS = (".csv", ".json", ".txt")
 IMPORT_MAX_ROWS = 20_000
 CSV_FIELD_LIMIT = 1_000_000
 MAX_PROBLEMS = 200
@@ -174,7 +177,7 @@ def import_decode(data: bytes) -> str:
             )
             % {"position": error.start + 1}
         ) from error
-    if "\x00" in text:
+    if text_looks_binary(text):
         raise ItemFileError(_("This does not look like a CSV or JSON file."))
     if not text.strip():
         raise ItemFileError(_("The file is empty."))
@@ -244,6 +247,8 @@ def _csv_records(text: str, plan: ImportPlan) -> Iterator[_Record]:
                     % {"found": len(cells), "expected": len(columns)},
                 )
                 continue
+            # Our own export put an apostrophe before cells a spreadsheet would run as formulas.
+            cells = [spreadsheet_unescape(cell) for cell in cells]
             yield _Record(start, None, dict(zip(columns, cells, strict=False)))
     except csv.Error as error:
         plan.add(line + 1, None, _("The CSV cannot be read here: %(error)s") % {"error": error})
@@ -532,19 +537,22 @@ def export_csv(items: Iterable[Item]) -> Iterator[str]:
         correct = row["correct_key"]
         if correct in keys and keys != list(OPTION_KEYS[: len(keys)]):
             correct = OPTION_KEYS[keys.index(correct)]  # CSV options are always A, B, C, ...
+        text = [
+            row["external_id"],
+            row["status"],
+            row["subject"],
+            row["grade"],
+            row["content_area"],
+            _STANDARD_SEPARATOR.join(row["standards"]),
+            row["model"],
+        ]
+        content = [row["stem"], *(options + [""] * (len(OPTION_KEYS) - len(options))), correct]
+        # Numbers stay numbers (b = -1.2 is not a formula); any text could be one.
         writer.writerow(
             [
-                row["external_id"],
-                row["status"],
-                row["subject"],
-                row["grade"],
-                row["content_area"],
-                _STANDARD_SEPARATOR.join(row["standards"]),
-                row["model"],
+                *map(spreadsheet_safe, text),
                 *(_number(row[name]) for name in ("a", "b", "c", "d", "se_a", "se_b", "se_c")),
-                row["stem"],
-                *(options + [""] * (len(OPTION_KEYS) - len(options))),
-                correct,
+                *map(spreadsheet_safe, content),
             ]
         )
         yield flush()
