@@ -3,6 +3,7 @@ services, so the API and the pages follow the same rules."""
 
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from dreamseed.accounts.models import STAFF_ROLES, Role, User
@@ -23,12 +24,20 @@ class PersonSerializer(serializers.ModelSerializer):
         return user.get_full_name() or user.username
 
 
+@extend_schema_field(
+    {"type": "string", "anyOf": [{"format": "email"}, {"maxLength": 0}]},
+)
+class OptionalEmailField(serializers.CharField):
+    """An email address, or "" for someone who has none (students often have none)."""
+
+
 def _grade(user) -> str:
     profile = getattr(user, "student_profile", None)
     return profile.grade if profile else ""
 
 
 class StudentSerializer(serializers.ModelSerializer):
+    email = OptionalEmailField(read_only=True, help_text=_("Empty when the student has none."))
     grade = serializers.SerializerMethodField()
     has_password = serializers.SerializerMethodField(
         help_text="False until a teacher prints a sign-in slip for an imported student."
@@ -145,6 +154,13 @@ class StudentClassSerializer(serializers.ModelSerializer):
     def get_teachers(self, school_class) -> list[dict]:
         links = school_class.teacher_links.all()
         return PersonSerializer([link.teacher for link in links], many=True).data
+
+
+class ClassForCallerSerializer(serializers.Serializer):
+    """For the schema only: what a class looks like to staff, or to a student
+    (dreamseed.api.schema.AnyOfSerializerExtension documents it as anyOf the two)."""
+
+    shapes = [ClassSerializer, StudentClassSerializer]
 
 
 class EnrollmentSerializer(serializers.ModelSerializer):

@@ -26,7 +26,18 @@ urlpatterns = [
         name="class-enrollment",
     ),
     *router.urls,
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path(
+        "schema/",
+        SpectacularAPIView.as_view(
+            custom_settings={
+                "POSTPROCESSING_HOOKS": [
+                    "drf_spectacular.hooks.postprocess_schema_enums",
+                    "dreamseed.api.schema.document_error_responses",
+                ]
+            }
+        ),
+        name="schema",
+    ),
     # The split view serves Swagger UI's script as a separate file (CSP: no inline scripts).
     path("docs/", views.ApiDocsView.as_view(url_name="api:schema"), name="docs"),
 ]

@@ -24,8 +24,10 @@ from rest_framework.views import APIView
 
 from dreamseed.accounts.models import Role, User
 from dreamseed.api.permissions import IsSchoolStaff, IsSchoolStaffOrStudentReading
+from dreamseed.api.schema import BulkDeleteAutoSchema
 from dreamseed.api.serializers import (
     BulkResultSerializer,
+    ClassForCallerSerializer,
     ClassSerializer,
     CreatedStudentSerializer,
     EnrollmentSerializer,
@@ -78,13 +80,14 @@ class StaffTokenView(APIView):
             "Admins: every class of the school. Teachers: classes they teach. Students: the "
             "active classes they are enrolled in (fewer fields)."
         ),
+        responses=ClassForCallerSerializer(many=True),
         parameters=[
             OpenApiParameter(
                 "archived", OpenApiTypes.BOOL, description="Staff: list archived classes instead."
             )
         ],
     ),
-    retrieve=extend_schema(summary="One class"),
+    retrieve=extend_schema(summary="One class", responses=ClassForCallerSerializer),
     create=extend_schema(summary="Create a class"),
     partial_update=extend_schema(summary="Change a class"),
     update=extend_schema(summary="Replace a class's details"),
@@ -202,6 +205,7 @@ class EnrollmentViewSet(viewsets.GenericViewSet):
     permission_classes = [IsSchoolStaff]
     serializer_class = EnrollmentSerializer
     queryset = Enrollment.objects.none()
+    schema = BulkDeleteAutoSchema()
 
     def get_class(self) -> Class:
         return selectors.class_get_for_staff(user=self.request.user, pk=self.kwargs["class_id"])

@@ -369,7 +369,12 @@ def calibration_create(request):
         if request.POST.get("scope") == "filtered":
             items = selectors.item_list(filters=_filter_form(request, request.POST).filters())
         else:
-            ids = [value for value in request.POST.getlist("items") if value.isdigit()]
+            # str.isdigit() also accepts "²" or "١": only ASCII digits are ids.
+            ids = [
+                value
+                for value in request.POST.getlist("items")
+                if value.isascii() and value.isdigit()
+            ]
             items = Item.objects.filter(pk__in=ids)
     try:
         run = calibration_runs.calibration_run_create(

@@ -24,6 +24,38 @@ def test_the_schema_describes_the_api(api_for, alpha_teacher):
     assert set(paths["/api/classes/{class_id}/enrollments/"]) == {"get", "post", "delete"}
 
 
+def test_the_schema_documents_errors_bulk_bodies_and_empty_emails(
+    api_for, alpha_teacher, math_class
+):
+    """Found by the schema fuzzing (test_fuzz_schema.py): the schema promised only success
+    responses, no body for the bulk unenroll, and an email format that "" (a student without
+    email) does not meet."""
+    client = api_for(alpha_teacher)
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    paths = schema["paths"]
+    one_class = paths["/api/classes/{id}/"]
+    assert {"200", "400", "403", "404"} <= set(one_class["patch"]["responses"])
+    assert one_class["get"]["parameters"][0]["schema"]["minimum"] == 0
+    assert "404" in paths["/api/classes/"]["get"]["responses"]  # "Invalid page."
+    assert "403" not in paths["/api/token/"]["post"]["responses"]
+    assert {"200", "201", "404"} <= set(paths["/api/sessions/"]["post"]["responses"])
+    # Students get fewer fields of a class than staff: both shapes are documented.
+    one_class_body = one_class["get"]["responses"]["200"]["content"]["application/json"]
+    name = one_class_body["schema"]["$ref"].rsplit("/", 1)[-1]
+    shapes = schema["components"]["schemas"][name]["anyOf"]
+    assert {"$ref": "#/components/schemas/StudentClass"} in shapes
+
+    bulk = paths["/api/classes/{class_id}/enrollments/"]["delete"]
+    body = bulk["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/StudentIds"}
+    assert "400" in bulk["responses"]
+
+    email = schema["components"]["schemas"]["Student"]["properties"]["email"]
+    assert "format" not in email and {"maxLength": 0} in email["anyOf"]
+    students = client.get(f"/api/classes/{math_class.pk}/enrollments/").json()["results"]
+    assert students[0]["student"]["email"] == ""
+
+
 def test_the_docs_page_has_no_inline_script_or_style(api_for, alpha_teacher):
     """The site's CSP allows only same-origin files: script-src 'self', style-src 'self'."""
     client = api_for(alpha_teacher)

@@ -212,6 +212,23 @@ def test_starting_from_the_list_queues_the_task_after_commit(
     assert "<progress" in page.text and "data-status-url" in page.text and "Refresh" in page.text
 
 
+@pytest.mark.parametrize("odd", ["²", "١٢", "abc", "-1", "99999999999999999999"])
+def test_odd_item_ids_in_a_calibration_request_are_ignored(
+    client_for, alpha_teacher, item, django_capture_on_commit_callbacks, odd
+):
+    """Found by dreamseed/core/tests/test_fuzz_forms.py: "²".isdigit() is True, and the id
+    reached the query (ValueError, a 500)."""
+    with django_capture_on_commit_callbacks(execute=False):
+        response = client_for(alpha_teacher).post(
+            "/items/calibrations/new/",
+            {"items": [odd, item.pk], "scope": "selected", "model": "3PL", "min_responses": "20"},
+        )
+    assert response.status_code == 302
+    with in_schema(alpha_teacher.schema_name):
+        run = CalibrationRun.objects.get()
+        assert list(run.results.values_list("item_id", flat=True)) == [item.pk]
+
+
 def test_calibrating_all_items_matching_the_filters(client_for, alpha_teacher):
     make_item(alpha_teacher, external_id="A-1", content_area="Algebra")
     make_item(alpha_teacher, external_id="A-2", content_area="Algebra")

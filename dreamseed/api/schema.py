@@ -1,0 +1,113 @@
+"""OpenAPI schema post-processing: document the error responses every endpoint can give.
+
+drf-spectacular describes only the success response of each operation. Clients (and the
+property-based tests in dreamseed/api/tests/test_fuzz_schema.py) also need to know that a bad
+request is a 400 with field errors, that calls without a valid session or token are refused
+with a 403, and that an object which is not the caller's is a 404 -- always as JSON.
+"""
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.openapi import AutoSchema
+
+# Operations that look up an object named in the body or the query (not only in the path).
+NOT_FOUND_FROM_INPUT = {
+    "sessions_create",  # `assignment`: not one of the student's assignments
+    "students_list",  # `class_id`: not one of the caller's classes
+}
+
+# Success responses drf-spectacular cannot see. POST /api/sessions/ answers 200 (not 201) with
+# the session already running; belongs in dreamseed/assessments/api.py as
+# `responses={201: SessionSerializer, 200: SessionSerializer}` -- then drop it here.
+SAME_AS = {
+    ("sessions_create", "200"): ("201", _("The session already running; nothing was created.")),
+}
+
+ERROR_SCHEMAS = {
+    "ErrorDetail": {
+        "type": "object",
+        "description": "Why the request was refused.",
+        "properties": {"detail": {"type": "string"}},
+        "required": ["detail"],
+    },
+    "ValidationErrors": {
+        "type": "object",
+        "description": (
+            "Messages keyed by field name (`non_field_errors` or `detail` for the request as a "
+            "whole); each value is a list of messages, or an object for nested fields."
+        ),
+        "additionalProperties": {},
+    },
+}
+
+
+def _error(description, component):
+    return {
+        "description": str(description),
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{component}"}}},
+    }
+
+
+def document_error_responses(result, generator, request, public):
+    """A drf-spectacular postprocessing hook (see dreamseed/api/urls.py)."""
+    result.setdefault("components", {}).setdefault("schemas", {}).update(ERROR_SCHEMAS)
+    for path_item in result.get("paths", {}).values():
+        for method, operation in path_item.items():
+            if method not in {"get", "put", "post", "patch", "delete"}:
+                continue
+            parameters = operation.get("parameters", [])
+            in_path = [p for p in parameters if p.get("in") == "path"]
+            for parameter in in_path:
+                # Django's <int:...> converter matches digits only: a negative id is no URL.
+                schema = parameter.get("schema", {})
+                if schema.get("type") == "integer":
+                    schema.setdefault("minimum", 0)
+            responses = operation.setdefault("responses", {})
+            for (operation_id, code), (like, description) in SAME_AS.items():
+                if operation.get("operationId") == operation_id and like in responses:
+                    responses.setdefault(code, {**responses[like], "description": str(description)})
+            has_input = "requestBody" in operation or any(
+                p.get("in") == "query" for p in parameters
+            )
+            if has_input:
+                responses.setdefault("400", _error(_("Invalid input."), "ValidationErrors"))
+            if operation.get("security") != [] and "security" in operation:
+                responses.setdefault(
+                    "403",
+                    _error(_("Not signed in, or not allowed to use this endpoint."), "ErrorDetail"),
+                )
+            paginated = any(p.get("name") == "page" for p in parameters)  # "Invalid page."
+            if in_path or paginated or operation.get("operationId") in NOT_FOUND_FROM_INPUT:
+                responses.setdefault("404", _error(_("No such object for you."), "ErrorDetail"))
+    return result
+
+
+class BulkDeleteAutoSchema(AutoSchema):
+    """Also describe the request body of a DELETE that takes one (a bulk delete, like
+    `DELETE /api/classes/{class_id}/enrollments/` with `student_ids`); drf-spectacular documents
+    request bodies for POST, PUT and PATCH only."""
+
+    def _get_request_body(self, direction="request"):
+        if self.method != "DELETE" or getattr(self.view, "action", None) != "bulk_destroy":
+            return super()._get_request_body(direction)
+        self.method = "POST"
+        try:
+            return super()._get_request_body(direction)
+        finally:
+            self.method = "DELETE"
+
+
+class AnyOfSerializerExtension(OpenApiSerializerExtension):
+    """A serializer standing for "one of these shapes, depending on the caller" (see
+    dreamseed.api.serializers.ClassForCallerSerializer). `anyOf`, not drf-spectacular's `oneOf`:
+    a staff member's class also has every field of a student's view of it."""
+
+    target_class = "dreamseed.api.serializers.ClassForCallerSerializer"
+
+    def map_serializer(self, auto_schema, direction):
+        return {
+            "anyOf": [
+                auto_schema.resolve_serializer(serializer, direction).ref
+                for serializer in self.target.shapes
+            ]
+        }
