@@ -136,6 +136,30 @@ def start_gunicorn(workers: int) -> subprocess.Popen:
     raise SystemExit("gunicorn did not start")
 
 
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_snapshot(server: subprocess.Popen, locust: subprocess.Popen) -> dict[str, float]:
+    """CPU seconds used so far by the web workers, PostgreSQL and the load generator."""
+    # PostgreSQL's own processes and the backends of the dev database (not test databases).
+    listing = subprocess.run(["pgrep", "-a", "-f", "^postgres"], capture_output=True, text=True)
+    postgres = [
+        int(line.split()[0])
+        for line in listing.stdout.splitlines()
+        if line.strip() and "test_" not in line
+    ]
+    return {
+        "web": sum(_cpu_seconds(pid) for pid in [server.pid, *gunicorn_workers(server)]),
+        "postgres": sum(_cpu_seconds(pid) for pid in postgres),
+        "locust": _cpu_seconds(locust.pid),
+    }
+
+
 def gunicorn_workers(master: subprocess.Popen) -> list[int]:
     out = subprocess.run(["pgrep", "-P", str(master.pid)], capture_output=True, text=True).stdout
     return [int(pid) for pid in out.split()]
@@ -175,9 +199,12 @@ def main() -> None:
         cwd=BASE, env=env,
     )  # fmt: skip
     killed = []
+    time.sleep(ramp)
+    cpu_start, measured_start = cpu_snapshot(server, locust), time.monotonic()
+    cpu_end = None
     try:
         if args.kill_at:
-            time.sleep(ramp + args.kill_at)
+            time.sleep(args.kill_at)
             killed = gunicorn_workers(server)
             for pid in killed:
                 os.kill(pid, signal.SIGKILL)
@@ -185,7 +212,10 @@ def main() -> None:
                 f"[load] SIGKILL sent to {len(killed)} gunicorn workers at +{args.kill_at}s",
                 flush=True,
             )
-        locust.wait(timeout=args.duration + ramp + 120)
+        else:
+            time.sleep(max(0.0, args.duration - 2))
+            cpu_end, measured = cpu_snapshot(server, locust), time.monotonic() - measured_start
+        locust.wait(timeout=args.duration + 120)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
@@ -211,6 +241,17 @@ def main() -> None:
         f"max {float(answer['Max Response Time']):.0f}"
     )
     print(f"all requests failed: {total_failures}")
+    if cpu_end is not None:
+        answers_per_s = float(answer["Requests/s"])
+        used = {name: cpu_end[name] - cpu_start[name] for name in cpu_end}
+        print(
+            "CPU per answer (ms), over the measured window: "
+            + "  ".join(
+                f"{name} {seconds / measured / answers_per_s * 1000:.1f}"
+                for name, seconds in used.items()
+            )
+            + f"  (machine: {os.cpu_count()} cores, busy {sum(used.values()) / measured:.2f})"
+        )
     print(f"acknowledged answers {acknowledged}, missing from the database {missing}")
     print("targets: >= 300 answers/s for 60 s, p95 < 100 ms, zero errors, zero lost")
 

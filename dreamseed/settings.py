@@ -249,7 +249,7 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "dreamseed.core.cache.DreamSeedRedisCache",
         "LOCATION": f"{REDIS_URL}/{REDIS_DB_CACHE}",
         "KEY_FUNCTION": "django_tenants.cache.make_key",
         "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",

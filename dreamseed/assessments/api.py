@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from dreamseed.accounts.models import Role
 from dreamseed.assessments import selectors
 from dreamseed.assessments.models import ExamSession
+from dreamseed.assessments.pools import version_for_display
 from dreamseed.assessments.services import (
     SessionError,
     session_answer,
@@ -49,9 +50,9 @@ class SessionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_pending_item(self, session) -> dict | None:
-        if session.is_finished or session.pending_version is None:
+        if session.is_finished or session.pending_version_id is None:
             return None
-        version = session.pending_version
+        version = version_for_display(session.pending_version_id)
         return {
             "item": version.item_id,
             "version": version.number,

@@ -157,9 +157,17 @@ FINISHED_STATUSES = (SessionStatus.COMPLETED, SessionStatus.TIMED_OUT)
 
 
 class ExamSession(models.Model):
-    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="sessions")
+    # Indexes here are few on purpose: every answer updates the row, and PostgreSQL can update
+    # in place (HOT, no index writes) only when no indexed column changes. The assignment and
+    # student foreign keys are covered by the unique constraint and the (student, status) index.
+    assignment = models.ForeignKey(
+        Assignment, on_delete=models.CASCADE, related_name="sessions", db_index=False
+    )
     student = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="exam_sessions"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="exam_sessions",
+        db_index=False,
     )
     attempt_number = models.PositiveSmallIntegerField(default=1)
     status = models.CharField(
@@ -172,10 +180,20 @@ class ExamSession(models.Model):
     stop_reason = models.CharField(max_length=20, blank=True)
     # The item on screen now; None once finished.
     pending_item = models.ForeignKey(
-        "itembank.Item", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "itembank.Item",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     pending_version = models.ForeignKey(
-        "itembank.ItemVersion", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "itembank.ItemVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     pending_is_pilot = models.BooleanField(default=False)
     pending_since = models.DateTimeField(null=True, blank=True)
@@ -224,9 +242,15 @@ class ExamSession(models.Model):
 
 
 class Attempt(models.Model):
-    session = models.ForeignKey(ExamSession, on_delete=models.CASCADE, related_name="attempts")
+    # session and item are covered by the (session, position) constraint and the (item, created)
+    # index: no separate indexes for every answer's INSERT to maintain.
+    session = models.ForeignKey(
+        ExamSession, on_delete=models.CASCADE, related_name="attempts", db_index=False
+    )
     position = models.PositiveSmallIntegerField()
-    item = models.ForeignKey("itembank.Item", on_delete=models.PROTECT, related_name="attempts")
+    item = models.ForeignKey(
+        "itembank.Item", on_delete=models.PROTECT, related_name="attempts", db_index=False
+    )
     item_version = models.ForeignKey(
         "itembank.ItemVersion", on_delete=models.PROTECT, related_name="attempts"
     )

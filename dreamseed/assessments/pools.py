@@ -16,6 +16,7 @@ import numpy as np
 from django.db import connection
 from django.db.models import Q
 
+from dreamseed.assessments.models import Assessment
 from dreamseed.cat import ItemPool, StoppingRule
 from dreamseed.cat.simulation import sympson_hetter_calibrate
 from dreamseed.itembank.models import BankRevision, Item, ItemStatus, ItemVersion
@@ -131,6 +132,34 @@ def pool_cache_clear() -> None:
     with _lock:
         _cache.clear()
         _versions.clear()
+        _assessments.clear()
+
+
+# --- Assessments for the answer path ------------------------------------------------------------
+
+MAX_CACHED_ASSESSMENTS = 256
+_assessments: OrderedDict[tuple, Assessment] = OrderedDict()
+
+
+def assessment_at(assessment_id: int, updated) -> Assessment:
+    """The assessment as of its `updated` stamp (which every save moves), from the process.
+
+    The answer request reads the stamp together with the locked session row, so a teacher's edit
+    is seen by the very next answer, while the blueprint itself is not re-read each time. Callers
+    must not modify the returned object.
+    """
+    key = (connection.schema_name, assessment_id, updated)
+    with _lock:
+        assessment = _assessments.get(key)
+        if assessment is not None:
+            _assessments.move_to_end(key)
+            return assessment
+    assessment = Assessment.objects.get(pk=assessment_id)
+    with _lock:
+        _assessments[key] = assessment
+        while len(_assessments) > MAX_CACHED_ASSESSMENTS:
+            _assessments.popitem(last=False)
+    return assessment
 
 
 # --- Item versions for display -------------------------------------------------------------------
@@ -149,9 +178,10 @@ def version_for_display(version_id: int) -> ItemVersion:
         cached = _versions.get(key)
         if cached is not None and cached[0] > now:
             return cached[1]
-    version = ItemVersion.objects.only("id", "item_id", "number", "stem", "options").get(
-        pk=version_id
-    )
+    # The correct key comes along for marking answers; it never reaches a template.
+    version = ItemVersion.objects.only(
+        "id", "item_id", "number", "stem", "options", "correct_key"
+    ).get(pk=version_id)
     with _lock:
         _versions[key] = (now + VERSION_CACHE_SECONDS, version)
         while len(_versions) > MAX_CACHED_VERSIONS:

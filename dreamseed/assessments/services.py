@@ -6,6 +6,7 @@ updates theta/SE, checks the stopping rule and stores the next pending item toge
 reload, a double submit or a second tab can never see half of it.
 """
 
+import functools
 import math
 import random
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from datetime import timedelta
 
 import numpy as np
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,16 +27,30 @@ from dreamseed.assessments.models import (
     ExamSession,
     SessionStatus,
 )
-from dreamseed.assessments.pools import AssessmentPool, pool_for
+from dreamseed.assessments.pools import (
+    AssessmentPool,
+    assessment_at,
+    pool_for,
+    version_for_display,
+)
 from dreamseed.assessments.signals import session_finished
 from dreamseed.cat import StoppingRule, cat_step, estimate
 from dreamseed.cat.exceptions import CatError
-from dreamseed.itembank.models import Item
+from dreamseed.core import hotpath
+from dreamseed.itembank.models import BankRevision, Item
 from dreamseed.schools.licensing import school_can_start_tests
 
 STOP_TIME_UP = "time_up"
 STOP_WINDOW_CLOSED = "window_closed"
 STOP_NO_ITEMS = "pool_exhausted"
+
+# What an engine step changes on the session row (saving only these keeps the UPDATE small).
+_STEP_FIELDS = (
+    "theta", "standard_error", "score", "n_items", "last_activity_at", "excluded_item_ids",
+    "history", "pending_item", "pending_version", "pending_is_pilot", "pending_information",
+    "pending_candidates", "pending_since",
+)  # fmt: skip
+_FINISH_FIELDS = (*_STEP_FIELDS, "status", "stop_reason", "ended_at")
 
 
 class SessionError(ValidationError):
@@ -167,12 +182,7 @@ def session_answer(
     """
     now = now or timezone.now()
     with transaction.atomic():
-        session = (
-            ExamSession.objects.select_for_update(of=("self",))
-            .select_related("assignment__assessment", "pending_version")
-            .filter(pk=session_id)
-            .first()
-        )
+        session = _lock_for_answer(session_id)
         if session is None or session.student_id != student.pk:
             raise PermissionDenied
         if session.is_finished:
@@ -183,11 +193,11 @@ def session_answer(
             return AnswerOutcome(session=session, recorded=False, stale=True)
         if session.pending_item_id != item_id:
             return AnswerOutcome(session=session, recorded=False, stale=True)
-        version = session.pending_version
+        version = version_for_display(session.pending_version_id)
         if choice not in version.option_keys:
             raise SessionError(_("Please choose one of the answers."))
         answers = [Answered.from_row(row) for row in session.history]
-        pool = pool_for(session.assignment.assessment)
+        pool = pool_for(session.assignment.assessment, revision=session.bank_revision_now)
         a, b, c, d = _current_parameters(pool, item_id)
         answer = Answered(item_id, version.is_correct(choice), session.pending_is_pilot, a, b, c, d)
         attempt = Attempt(
@@ -214,9 +224,53 @@ def session_answer(
         attempt.se_after = session.standard_error
         # The unique (session, position) and (session, item) constraints make a lost race
         # between two requests fail here, rolling back everything above.
-        attempt.save()
+        hotpath.insert(attempt)
         session.answered = len(answers)  # spares the page a count query
     return AnswerOutcome(session=session, recorded=True)
+
+
+def _lock_for_answer(session_id: int) -> ExamSession | None:
+    """Lock and load a session for an answer in one round trip: the row, its assignment, the
+    assessment's `updated` stamp and the bank's revision. The assessment, the pending item
+    version and the pool come from the process caches those two stamps keep current.
+
+    This is the hottest query of the product, so its SQL is built once from the models rather
+    than compiled by the ORM on every answer.
+    """
+    sql, session_fields, assignment_fields = _answer_lock_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [session_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    n, m = len(session_fields), len(assignment_fields)
+    session = hotpath.from_row(ExamSession, session_fields, row[:n])
+    assignment = hotpath.from_row(Assignment, assignment_fields, row[n : n + m])
+    assessment_updated, session.bank_revision_now = row[n + m], row[n + m + 1]
+    assignment.assessment = assessment_at(assignment.assessment_id, assessment_updated)
+    session.assignment = assignment
+    return session
+
+
+@functools.cache
+def _answer_lock_sql() -> tuple[str, list, list]:
+    session_fields = list(ExamSession._meta.concrete_fields)
+    assignment_fields = list(Assignment._meta.concrete_fields)
+    quote = connection.ops.quote_name
+    columns = [f"s.{quote(f.column)}" for f in session_fields]
+    columns += [f"g.{quote(f.column)}" for f in assignment_fields]
+    columns += [
+        "a.updated",
+        f"COALESCE((SELECT r.revision FROM {quote(BankRevision._meta.db_table)} r "
+        "ORDER BY r.id LIMIT 1), 0)",
+    ]
+    sql = (
+        f"SELECT {', '.join(columns)} FROM {quote(ExamSession._meta.db_table)} s "
+        f"JOIN {quote(Assignment._meta.db_table)} g ON g.id = s.assignment_id "
+        f"JOIN {quote(Assessment._meta.db_table)} a ON a.id = g.assessment_id "
+        "WHERE s.id = %s FOR UPDATE OF s"
+    )
+    return sql, session_fields, assignment_fields
 
 
 def _current_parameters(pool: AssessmentPool, item_id: int) -> tuple:
@@ -307,7 +361,7 @@ def _advance(session: ExamSession, *, pool: AssessmentPool, answers: list[Answer
         session.pending_information = step.information
         session.pending_candidates = step.n_candidates
     session.pending_since = now
-    session.save()
+    hotpath.update(session, _STEP_FIELDS)
 
 
 def _usable_targets(targets: dict, pool: AssessmentPool) -> dict | None:
@@ -354,7 +408,7 @@ def _finish(session: ExamSession, *, reason: str, now) -> None:
     session.pending_version = None
     session.pending_is_pilot = False
     session.pending_since = None
-    session.save()
+    hotpath.update(session, _FINISH_FIELDS)
     session_id = session.pk
     transaction.on_commit(lambda: session_finished.send(sender=ExamSession, session_id=session_id))
 

@@ -331,21 +331,38 @@ def test_pilot_items_are_given_but_not_scored(client_for, alpha_student, make_wo
 
 
 def test_answer_request_runs_a_fixed_number_of_queries(
-    client_for, alpha_student, world, django_assert_max_num_queries
+    client_for, alpha_student, world, django_assert_num_queries, settings
 ):
+    """The answer request once the process is warm (school host, pool and item versions cached):
+    the school's search path, the user, then one transaction (a savepoint here, inside the
+    test's transaction) with the locked session row joined to its assignment and stamps, the
+    session UPDATE and the attempt INSERT. No read of the assessment, the item version, the pool
+    or the bank revision of its own."""
+    from dreamseed.assessments.pools import pool_for, version_for_display
+
+    settings.TENANT_HOST_CACHE_SECONDS = 30
     client = client_for(alpha_student)
     session_id = _start(client, world)
     _in_alpha(world)
-    _answer(client, session_id, _session(session_id).pending_item_id, "B")  # warm the pool cache
+    for version_id in pool_for(world.assessment).version_ids:
+        version_for_display(int(version_id))
+    _answer(client, session_id, _session(session_id).pending_item_id, "B")
     _in_alpha(world)
     session = _session(session_id)
-    with django_assert_max_num_queries(11):
+    with django_assert_num_queries(7) as captured:
         response = client.post(
             f"/tests/session/{session_id}/",
             {"item": session.pending_item_id, "choice": "B"},
             HTTP_X_REQUESTED_WITH="fetch",
         )
     assert response.status_code == 200
+    assert response.json()["done"] is False
+    statements = [" ".join(query["sql"].split()[:2]) for query in captured.captured_queries]
+    assert statements[0] == "SET search_path"
+    assert statements[1].startswith("SELECT") and "accounts_user" in captured[1]["sql"]
+    assert statements[2].startswith("SAVEPOINT") and statements[6].startswith("RELEASE")
+    assert "FOR UPDATE" in captured[3]["sql"] and "itembank_bankrevision" in captured[3]["sql"]
+    assert statements[4:6] == ['UPDATE "assessments_examsession"', "INSERT INTO"]
 
 
 def test_the_periodic_job_closes_sessions_whose_time_ran_out(client_for, alpha_student, make_world):

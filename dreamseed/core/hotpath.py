@@ -1,0 +1,71 @@
+"""Precompiled SQL for the few statements on the answer request, the product's hottest path.
+
+Django's ORM compiles a statement on every call; for a row update or insert that costs more CPU
+than PostgreSQL spends running it. These helpers build each statement once from the model's
+metadata and then only adapt values (with the fields' own `pre_save`/`get_db_prep_save` and
+database converters, so JSON, datetimes and `auto_now_add` behave exactly as with `save()`).
+
+They bypass model signals: use them only for models without save/delete receivers (the answer
+path's ExamSession and Attempt).
+"""
+
+import functools
+
+from django.db import connection
+
+
+def _quote(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+@functools.cache
+def _insert_sql(model) -> tuple[str, tuple]:
+    fields = tuple(f for f in model._meta.concrete_fields if not f.primary_key)
+    columns = ", ".join(_quote(f.column) for f in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    pk = _quote(model._meta.pk.column)
+    return (
+        f"INSERT INTO {_quote(model._meta.db_table)} ({columns}) VALUES ({marks}) RETURNING {pk}",
+        fields,
+    )
+
+
+def insert(instance) -> None:
+    """INSERT `instance` (a new row with a database-generated primary key)."""
+    sql, fields = _insert_sql(type(instance))
+    values = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        instance.pk = cursor.fetchone()[0]
+    instance._state.adding = False
+    instance._state.db = connection.alias
+
+
+@functools.cache
+def _update_sql(model, names: tuple[str, ...]) -> tuple[str, tuple]:
+    fields = tuple(model._meta.get_field(name) for name in names)
+    assignments = ", ".join(f"{_quote(f.column)} = %s" for f in fields)
+    pk = _quote(model._meta.pk.column)
+    return f"UPDATE {_quote(model._meta.db_table)} SET {assignments} WHERE {pk} = %s", fields
+
+
+def update(instance, names: tuple[str, ...]) -> None:
+    """UPDATE the named fields of a saved `instance` (like `save(update_fields=names)`)."""
+    sql, fields = _update_sql(type(instance), names)
+    values = [f.get_db_prep_save(f.pre_save(instance, False), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*values, instance.pk])
+
+
+def from_row(model, fields, values):
+    """A model instance from raw column values of `fields`, converted as a queryset would."""
+    converted = []
+    for field, value in zip(fields, values, strict=True):
+        if value is not None:
+            column = field.get_col(model._meta.db_table)
+            for converter in connection.ops.get_db_converters(column) + field.get_db_converters(
+                connection
+            ):
+                value = converter(value, column, connection)
+        converted.append(value)
+    return model.from_db(connection.alias, [f.attname for f in fields], converted)
