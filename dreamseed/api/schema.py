@@ -19,9 +19,6 @@ NOT_FOUND_FROM_INPUT = {
 # Success responses drf-spectacular cannot see. POST /api/sessions/ answers 200 (not 201) with
 # the session already running; belongs in dreamseed/assessments/api.py as
 # `responses={201: SessionSerializer, 200: SessionSerializer}` -- then drop it here.
-SAME_AS = {
-    ("sessions_create", "200"): ("201", _("The session already running; nothing was created.")),
-}
 
 ERROR_SCHEMAS = {
     "ErrorDetail": {
@@ -63,9 +60,6 @@ def document_error_responses(result, generator, request, public):
                 if schema.get("type") == "integer":
                     schema.setdefault("minimum", 0)
             responses = operation.setdefault("responses", {})
-            for (operation_id, code), (like, description) in SAME_AS.items():
-                if operation.get("operationId") == operation_id and like in responses:
-                    responses.setdefault(code, {**responses[like], "description": str(description)})
             has_input = "requestBody" in operation or any(
                 p.get("in") == "query" for p in parameters
             )

@@ -2,7 +2,8 @@
 read the result. The same services and rules as the pages; the key is never sent."""
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from drf_spectacular.utils import extend_schema
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
@@ -90,7 +91,16 @@ class AnswerSerializer(serializers.Serializer):
 class SessionStartView(APIView):
     permission_classes = [IsStudent]
 
-    @extend_schema(request=StartSerializer, responses={201: SessionSerializer})
+    @extend_schema(
+        request=StartSerializer,
+        responses={
+            201: OpenApiResponse(SessionSerializer, description=_("A new session was started.")),
+            200: OpenApiResponse(
+                SessionSerializer,
+                description=_("The session already running; nothing was created."),
+            ),
+        },
+    )
     def post(self, request):
         data = StartSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -30,6 +30,7 @@ from dreamseed.assessments.services import (
     session_resume,
     session_start,
 )
+from dreamseed.core.exports import spreadsheet_safe
 
 # --- Staff: blueprints -------------------------------------------------------------------------
 
@@ -125,7 +126,7 @@ def assignment_detail(request, pk):
     form = AccommodationForm(request.POST or None, students=students)
     if request.method == "POST":
         existing = Accommodation.objects.filter(
-            assignment=assignment, student_id=request.POST.get("student") or 0
+            assignment=assignment, student_id=_int_or_zero(request.POST.get("student"))
         ).first()
         form = AccommodationForm(request.POST, students=students, instance=existing)
         if form.is_valid():
@@ -142,6 +143,12 @@ def assignment_detail(request, pk):
     return render(
         request, "assessments/assignment_detail.html", context, status=400 if form.errors else 200
     )
+
+
+def _int_or_zero(value) -> int:
+    """A posted id as an int; anything but plain ASCII digits is 0 (matches nothing)."""
+    value = (value or "").strip()
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else 0
 
 
 @staff_required
@@ -205,7 +212,8 @@ def assignment_results_csv(request, pk):
     for session in assignment.sessions.select_related("student").order_by("student__last_name"):
         ended = session.ended_at.isoformat() if session.ended_at else ""
         writer.writerow([
-            session.student.get_full_name(), session.student.username, session.attempt_number,
+            spreadsheet_safe(session.student.get_full_name()),
+            spreadsheet_safe(session.student.username), session.attempt_number,
             session.status, _round(session.score),
             _round(assessment.scale_se(session.standard_error)),
             _round(session.theta, 3), _round(session.standard_error, 3), session.n_items,

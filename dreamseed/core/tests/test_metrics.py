@@ -7,7 +7,10 @@ def test_metrics_show_latency_by_view_sessions_and_task_outcomes(client_for, alp
     response = client_for(host="10.0.0.1").get("/metrics")  # any host name; from loopback
     assert response.status_code == 200
     body = response.content.decode()
-    assert 'dreamseed_http_request_duration_seconds_count{method="GET",status="2xx",view="dashboard"}' in body
+    assert (
+        'dreamseed_http_request_duration_seconds_count{method="GET",status="2xx",view="dashboard"}'
+        in body
+    )
     assert "dreamseed_active_exam_sessions" in body
     assert 'dreamseed_celery_tasks_total{outcome="success",task="dreamseed.example.task"}' in body
 

@@ -225,11 +225,6 @@ def test_invited_staff_and_imported_students_are_shown_as_text(
     assert_inert(teacher.get(f"/classes/{class_pk}/").content.decode(), "class after import")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="assessments/views.py assignment_results_csv writes names as they are; it needs "
-    "dreamseed.core.exports.spreadsheet_safe on each cell (file owned by the performance work)",
-)
 def test_the_results_export_escapes_formulas(client_for, alpha_teacher, hostile):
     response = client_for(alpha_teacher).get(
         f"/tests/assignments/{hostile['assignment'].pk}/results.csv"
