@@ -97,7 +97,7 @@ class SessionStartView(APIView):
             201: OpenApiResponse(SessionSerializer, description=_("A new session was started.")),
             200: OpenApiResponse(
                 SessionSerializer,
-                description=_("The session already running; nothing was created."),
+                description=_("The session is already running; nothing was created."),
             ),
         },
     )
