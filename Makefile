@@ -54,5 +54,5 @@ bench: $(BENCH_STAMP)
 # Load test: locust against gunicorn + PostgreSQL on this machine (needs the dev stack up).
 bench-load: $(BENCH_STAMP) compilemessages
 	$(PY) -m dreamseed.devstack up
-	$(PY) bench/load_test.py --users 40 --duration 60
-	$(PY) bench/load_test.py --users 40 --duration 60 --kill-at 30
+	$(PY) bench/load_test.py --users 12 --duration 60
+	$(PY) bench/load_test.py --users 12 --duration 60 --kill-at 30

@@ -1,6 +1,6 @@
 """Load benchmark: students answering adaptive-test items against gunicorn + PostgreSQL.
 
-    .venv/bin/python bench/load_test.py [--users 40] [--duration 60] [--workers 4] [--kill-at 30]
+    .venv/bin/python bench/load_test.py [--users 12] [--duration 60] [--workers 2] [--threads 2] [--kill-at 30]
 
 1. Creates (once) a `loadtest` school with students, a class, a 300-item bank and an open
    fixed-length test that may be retaken, in the dev database (start it with
@@ -111,12 +111,13 @@ def count_missing(ack_log: Path) -> tuple[int, int]:
     return len(acks), len(acks - stored)
 
 
-def start_gunicorn(workers: int) -> subprocess.Popen:
+def start_gunicorn(workers: int, threads: int) -> subprocess.Popen:
     env = {
         **os.environ,
         "DEBUG": "0",
         "LOG_LEVEL": "WARNING",
         "WEB_CONCURRENCY": str(workers),
+        "GUNICORN_THREADS": str(threads),
         "GUNICORN_BIND": f"127.0.0.1:{PORT}",
         "DATABASE_CONN_MAX_AGE": "600",
     }
@@ -136,12 +137,17 @@ def start_gunicorn(workers: int) -> subprocess.Popen:
     raise SystemExit("gunicorn did not start")
 
 
-def _cpu_seconds(pid: int) -> float:
+def _cpu_seconds(pid: int, *, reaped_children: bool = False) -> float:
+    """CPU seconds of a process (plus, optionally, of its children that have exited: gunicorn
+    workers recycled or killed during the run)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = int(fields[11]) + int(fields[12])
+    if reaped_children:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def cpu_snapshot(server: subprocess.Popen, locust: subprocess.Popen) -> dict[str, float]:
@@ -154,7 +160,8 @@ def cpu_snapshot(server: subprocess.Popen, locust: subprocess.Popen) -> dict[str
         if line.strip() and "test_" not in line
     ]
     return {
-        "web": sum(_cpu_seconds(pid) for pid in [server.pid, *gunicorn_workers(server)]),
+        "web": _cpu_seconds(server.pid, reaped_children=True)
+        + sum(_cpu_seconds(pid) for pid in gunicorn_workers(server)),
         "postgres": sum(_cpu_seconds(pid) for pid in postgres),
         "locust": _cpu_seconds(locust.pid),
     }
@@ -169,9 +176,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--users", type=int, default=40)
+    parser.add_argument("--users", type=int, default=12)
     parser.add_argument("--duration", type=int, default=60, help="measured seconds")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=2, help="threads per worker (1: sync)")
     parser.add_argument("--kill-at", type=int, default=0, help="SIGKILL the web workers after S s")
     args = parser.parse_args()
 
@@ -180,7 +188,7 @@ def main() -> None:
     out.mkdir(exist_ok=True)
     ack_log = out / "acks.jsonl"
     ack_log.unlink(missing_ok=True)
-    server = start_gunicorn(args.workers)
+    server = start_gunicorn(args.workers, args.threads)
     spawn_rate = max(5, args.users // 4)
     ramp = args.users / spawn_rate + 3
     env = {
@@ -229,7 +237,8 @@ def main() -> None:
     acknowledged, missing = count_missing(ack_log)
     print()
     print(
-        f"users {args.users}, gunicorn workers {args.workers}, measured {args.duration}s"
+        f"users {args.users}, gunicorn {args.workers} workers x {args.threads} threads, "
+        f"measured {args.duration}s"
         + (f", {len(killed)} workers killed with SIGKILL at +{args.kill_at}s" if killed else "")
     )
     print(
