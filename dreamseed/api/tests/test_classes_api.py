@@ -248,9 +248,9 @@ def test_enrollments_list_query_count_is_flat(
     client = api_for(alpha_teacher, token=True)
     client.get(f"/api/classes/{math_class.pk}/enrollments/")
     # SET x2, domain, token with user, class, its teachers, count, page: 8 (+1 spare), and the
-    # audit log's row for a staff read of student data (savepoint, INSERT, release here, inside
-    # the test's transaction): 12 at most, whatever the class size.
-    with django_assert_max_num_queries(12):
+    # audit log's row for a staff read of student data (its savepoint and INSERT inside the
+    # test's transaction): 11 at most, whatever the class size.
+    with django_assert_max_num_queries(11):
         response = client.get(f"/api/classes/{math_class.pk}/enrollments/")
     assert response.json()["count"] == 41
 
