@@ -1,6 +1,6 @@
 """Load benchmark: students answering adaptive-test items against gunicorn + PostgreSQL.
 
-    .venv/bin/python bench/load_test.py [--users 12] [--duration 60] [--workers 2] [--threads 2] [--kill-at 30]
+    .venv/bin/python bench/load_test.py [--users 12] [--duration 60] [--workers 2] [--threads 3] [--kill-at 30]
 
 1. Creates (once) a `loadtest` school with students, a class, a 300-item bank and an open
    fixed-length test that may be retaken, in the dev database (start it with
@@ -179,7 +179,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=12)
     parser.add_argument("--duration", type=int, default=60, help="measured seconds")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=2, help="threads per worker (1: sync)")
+    parser.add_argument("--threads", type=int, default=3, help="threads per worker (1: sync)")
     parser.add_argument("--kill-at", type=int, default=0, help="SIGKILL the web workers after S s")
     args = parser.parse_args()
 

@@ -4,11 +4,11 @@ import multiprocessing
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
-# One process per core with two threads each (gthread, so keep-alive connections are reused)
+# One process per core with three threads each (gthread, so keep-alive connections are reused)
 # answered the most answers per second within the latency target in bench/load_test.py; more
 # processes only queue for the same cores.
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
-threads = int(os.environ.get("GUNICORN_THREADS", "2"))
+threads = int(os.environ.get("GUNICORN_THREADS", "3"))
 worker_class = "gthread" if threads > 1 else "sync"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20
