@@ -11,7 +11,7 @@ import zipfile
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
-from django.db.models import QuerySet, Subquery, Value
+from django.db.models import Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -190,7 +190,8 @@ def student_delete(*, student: User, confirm_username: str, deleted_by: User, re
     """Delete `student` and every record about them, in one transaction; return their name.
 
     Removed: the account and profile, class memberships, accommodations, sittings with their
-    answers, student reports (rows, and their files once committed), grade passbacks, LTI
+    answers, student reports and the class reports and bundles of tests they sat (rows, and
+    their files once committed), grade passbacks, LTI
     identities, API tokens and login-throttling records. Kept: item statistics (aggregates
     without the student) and the audit log, whose rows keep the name snapshot and lose the link;
     the deletion itself is recorded there, and if that record cannot be written nothing is
@@ -209,11 +210,14 @@ def student_delete(*, student: User, confirm_username: str, deleted_by: User, re
         if locked is None:
             raise ValidationError(_("This student no longer exists."))
         name = str(locked)
-        files = list(
-            Report.objects.filter(session__student=locked)
-            .exclude(file="")
-            .values_list("file", flat=True)
-        )
+        # The student's own reports, and class reports and bundles of tests they sat: those
+        # name them too (staff can make them again, without the student).
+        reports = Report.objects.filter(
+            Q(session__student=locked)
+            | Q(session__isnull=True, assignment__sessions__student=locked)
+        ).distinct()
+        files = list(reports.exclude(file="").values_list("file", flat=True))
+        Report.objects.filter(pk__in=list(reports.values_list("pk", flat=True))).delete()
         _forget_sign_in_records(locked.username)
         student_id = locked.pk
         locked.delete()  # cascades through every table that points at the user

@@ -6,17 +6,19 @@ import json
 import zipfile
 
 import pytest
+from django.core.files.base import ContentFile
 from django.db import DatabaseError
 from rest_framework.authtoken.models import Token
 
 from dreamseed.accounts.models import User
 from dreamseed.assessments.models import Accommodation, Attempt, ExamSession
+from dreamseed.assessments.tests.factories import make_assignment
 from dreamseed.classes.models import Enrollment, StudentProfile
 from dreamseed.itembank.models import Item
 from dreamseed.lti.models import LtiIdentity
 from dreamseed.privacy.models import AuditAction, AuditEvent, AuditTarget
 from dreamseed.privacy.tests.conftest import events
-from dreamseed.reports.models import Report
+from dreamseed.reports.models import Report, ReportKind, ReportStatus
 from dreamseed.testing import in_schema
 
 
@@ -188,6 +190,16 @@ def test_deleting_removes_the_student_and_everything_about_them(
         report_file = school.report_of[sam_id].file
         assert report_file.storage.exists(report_file.name)
         items_before = Item.objects.count()
+        # A class report of a test Sam sat names Sam; one of another assignment does not.
+        class_report = Report.objects.create(
+            kind=ReportKind.CLASS, assignment=school.assignment, status=ReportStatus.SUCCEEDED
+        )
+        class_report.file.save("class.pdf", ContentFile(b"%PDF-1.4 class"), save=True)
+        class_file = class_report.file
+        other = make_assignment(assessment=school.assessment, school_class=school.school_class)
+        unrelated = Report.objects.create(
+            kind=ReportKind.CLASS, assignment=other, status=ReportStatus.SUCCEEDED
+        )
     sara_before = _holdings(school.schema, sara_id)
     assert all(_holdings(school.schema, sam_id).values())
 
@@ -201,8 +213,11 @@ def test_deleting_removes_the_student_and_everything_about_them(
     assert not any(_holdings(school.schema, sam_id).values())
     assert _holdings(school.schema, sara_id) == sara_before
     assert not report_file.storage.exists(report_file.name)
+    assert not class_file.storage.exists(class_file.name)
     with in_schema(school.schema):
         assert Item.objects.count() == items_before
+        assert not Report.objects.filter(pk=class_report.pk).exists()
+        assert Report.objects.filter(pk=unrelated.pk).exists()
     deleted = events(school.schema, action=AuditAction.DELETED)
     assert [(e.student_id, e.student_name, e.object_id, e.actor_name) for e in deleted] == [
         (None, "Sam Student", sam_id, "Alma Admin")
