@@ -189,3 +189,21 @@ def test_live_progress_lists_every_enrolled_student(
         response = client.get(f"/tests/assignments/{world.assignment.pk}/progress/")
     assert "Sam Student" in response.text and "Sara Student" in response.text
     assert "Not started" in response.text and "In progress" in response.text
+
+
+def test_the_student_home_lists_the_tests_open_to_them(client_for, alpha_student, world):
+    response = client_for(alpha_student).get("/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert world.assessment.name in page
+    assert f'href="/tests/take/{world.assignment.pk}/"' in page
+    assert "No tests are open for you right now." not in page
+
+
+def test_the_student_home_lists_nothing_of_another_school(client_for, beta_student, world):
+    response = client_for(beta_student).get("/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert world.assessment.name not in page
+    assert f"/tests/take/{world.assignment.pk}/" not in page
+    assert "No tests are open for you right now." in page
