@@ -34,11 +34,14 @@ def _tab_to(page, text, limit=60):
 
 def _sign_in_with_keyboard(page, live_server, username):
     page.goto(live_server.url("alpha.localhost", "/accounts/login/"))
-    page.keyboard.type(username)  # the username field has autofocus
+    # The username field has autofocus; typing before it takes effect would lose keys.
+    expect(page.get_by_label("Username or email")).to_be_focused()
+    page.keyboard.type(username)
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
-    expect(page).to_have_url(re.compile(r"/$"))
+    # Signed in: the home page (the sign-in page's own URL ends in "/" too).
+    expect(page).to_have_url(re.compile(r"^http://alpha\.localhost:\d+/$"))
 
 
 @pytest.mark.browser
