@@ -94,3 +94,44 @@ def test_admin_billing_lms_and_account_pages_are_accessible(live_server, finishe
 def test_the_students_my_tests_page_is_accessible(live_server, finished_test, page):
     _sign_in(page, live_server, "sara")
     _visit(page, live_server, ["/tests/mine/", "/classes/mine/"])
+
+
+@pytest.fixture
+def reviewed_calibration(personas, finished_test):
+    """A calibration run waiting for review, with a result per item (as the worker leaves it)."""
+    from dreamseed.itembank.models import (
+        CalibrationMethod,
+        CalibrationResult,
+        CalibrationRun,
+        CalibrationStatus,
+    )
+
+    _assignment, _session, _report, _item = finished_test
+    with in_schema(personas["alpha_admin"].schema_name):
+        items = list(Item.objects.filter(external_id__startswith="T9-")[:3])
+        run = CalibrationRun.objects.create(
+            status=CalibrationStatus.SUCCEEDED, progress=100, method=CalibrationMethod.ANCHORED,
+            n_persons=120, n_responses=360, n_anchors=17, iterations=42, converged=True,
+            population_mean=0.0, population_sd=1.0, created_by=personas["alpha_teacher"].user,
+        )  # fmt: skip
+        CalibrationResult.objects.bulk_create([
+            CalibrationResult(
+                run=run, item=item, old_status=item.status, old_model=item.model,
+                old_a=item.a, old_b=item.b, old_c=item.c, old_d=item.d, n_responses=120,
+                new_a=item.a * 1.1, new_b=(item.b or 0) + 0.2, new_c=item.c, new_d=item.d,
+                se_a=0.12, se_b=0.15, se_c=None,
+            )
+            for item in items
+        ])  # fmt: skip
+    try:
+        yield run
+    finally:
+        with in_schema(personas["alpha_admin"].schema_name):
+            CalibrationRun.objects.filter(pk=run.pk).delete()
+
+
+@pytest.mark.browser
+def test_a_calibration_waiting_for_review_is_accessible(live_server, reviewed_calibration, page):
+    _sign_in(page, live_server, "teacher@alpha.example")
+    _visit(page, live_server, [f"/items/calibrations/{reviewed_calibration.pk}/"])
+    assert page.get_by_role("table").count() >= 1
