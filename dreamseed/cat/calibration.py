@@ -559,18 +559,7 @@ class _TwoPL:
         return state
 
     def _line_search(self, state, step, correct, total):
-        before = self.objective(state, correct, total)
-        scale = np.ones(len(state))
-        candidate = self._clamp(state + step)
-        for _ in range(6):  # halvings, each vectorised over items
-            worse = self.objective(candidate, correct, total) < before - 1e-12
-            if not worse.any():
-                break
-            scale[worse] *= 0.5
-            candidate[worse] = self._clamp(state[worse] + scale[worse, None] * step[worse])
-        worse = self.objective(candidate, correct, total) < before - 1e-12
-        candidate[worse] = state[worse]
-        return candidate
+        return line_search(self.objective, self._clamp, state, step, correct, total)
 
     def standard_errors(self, state, data, posterior):
         derivative, p, q = self.gradients(state)
@@ -709,6 +698,23 @@ def _per_item_outer(scores: np.ndarray, item: np.ndarray, n_items: int) -> np.nd
             total = np.bincount(item, weights=scores[:, i] * scores[:, j], minlength=n_items)
             info[:, i, j] = info[:, j, i] = total
     return info
+
+
+def line_search(objective, clamp, state, step, correct, total):
+    """Take the Fisher-scoring `step` from `state`, halving it (item by item, vectorised) until
+    no item's objective falls; items still worse after six halvings keep their old state."""
+    before = objective(state, correct, total)
+    scale = np.ones(len(state))
+    candidate = clamp(state + step)
+    for _ in range(6):
+        worse = objective(candidate, correct, total) < before - 1e-12
+        if not worse.any():
+            break
+        scale[worse] *= 0.5
+        candidate[worse] = clamp(state[worse] + scale[worse, None] * step[worse])
+    worse = objective(candidate, correct, total) < before - 1e-12
+    candidate[worse] = state[worse]
+    return candidate
 
 
 def _safe_inverse(info: np.ndarray) -> np.ndarray:

@@ -47,6 +47,21 @@ import numpy as np
 from scipy import sparse
 from scipy.special import expit, logit
 
+from .calibration import (  # the same priors, bounds, flags and numerics as free calibration
+    _MAX_STEP,
+    DEFAULT_C_PRIOR,
+    DEFAULT_TOLERANCE,
+    DIFFICULTY_LIMIT,
+    FLAG_AT_BOUND,
+    FLAG_NO_VARIANCE,
+    FLAG_TOO_FEW,
+    GUESSING_BOUNDS,
+    M_STEP_NEWTON_STEPS,
+    SLOPE_BOUNDS,
+    _check_options,
+    _safe_inverse,
+    line_search,
+)
 from .exceptions import ConfigurationError, InvalidParametersError, InvalidResponsesError
 from .irt import PROBABILITY_FLOOR, log_probabilities, validate_params
 
@@ -56,22 +71,10 @@ MODELS = ("1PL", "2PL", "3PL")
 QUADRATURE_POINTS = 61
 QUADRATURE_BOUNDS = (-6.0, 6.0)
 DEFAULT_MIN_RESPONSES = 20
-#: Beta(alpha, beta) prior on the 3PL guessing parameter, as in dreamseed.cat.calibration.
-DEFAULT_C_PRIOR = (5.0, 17.0)
-DEFAULT_TOLERANCE = 1e-4
 DEFAULT_MAX_ITERATIONS = 500
-M_STEP_NEWTON_STEPS = 2
-SLOPE_BOUNDS = (0.05, 8.0)
-DIFFICULTY_LIMIT = 10.0
-GUESSING_BOUNDS = (1e-4, 0.6)
 #: The ability distribution's standard deviation is kept above this (logits).
 MIN_POPULATION_SD = 0.1
-_MAX_STEP = 1.0
 _SCORE_CHUNK = 20_000
-
-FLAG_TOO_FEW = "too_few_responses"
-FLAG_NO_VARIANCE = "no_variance"
-FLAG_AT_BOUND = "at_bound"
 
 
 @dataclass(frozen=True)
@@ -405,20 +408,6 @@ def rescale(params, se=None, *, slope: float, intercept: float):
 # --- input checks ------------------------------------------------------------------------------
 
 
-def _check_options(max_iterations, tolerance, min_responses, c_prior, quadrature_points):
-    if not isinstance(max_iterations, int) or max_iterations < 1:
-        raise ConfigurationError(f"max_iterations must be a positive integer; got {max_iterations}")
-    if not tolerance > 0:
-        raise ConfigurationError(f"tolerance must be > 0; got {tolerance}")
-    if not isinstance(min_responses, int) or min_responses < 1:
-        raise ConfigurationError(f"min_responses must be a positive integer; got {min_responses}")
-    alpha, beta = c_prior
-    if not (alpha >= 1 and beta >= 1):
-        raise ConfigurationError(f"c_prior (alpha, beta) must both be >= 1; got {c_prior}")
-    if quadrature_points < 5:
-        raise ConfigurationError(f"quadrature_points must be >= 5; got {quadrature_points}")
-
-
 def _check_bank(params, free) -> tuple[np.ndarray, np.ndarray]:
     try:
         bank = np.array(params, dtype=float, ndmin=2)
@@ -699,18 +688,7 @@ class _Fitter:
         return state
 
     def _line_search(self, state, step, correct, total):
-        before = self.objective(state, correct, total)
-        scale = np.ones(len(state))
-        candidate = self.clamp(state + step)
-        for _ in range(6):  # halvings, each vectorised over items
-            worse = self.objective(candidate, correct, total) < before - 1e-12
-            if not worse.any():
-                break
-            scale[worse] *= 0.5
-            candidate[worse] = self.clamp(state[worse] + scale[worse, None] * step[worse])
-        worse = self.objective(candidate, correct, total) < before - 1e-12
-        candidate[worse] = state[worse]
-        return candidate
+        return line_search(self.objective, self.clamp, state, step, correct, total)
 
     def standard_errors(self, state, data, posterior):
         p, q, derivative = self.curves(state)
@@ -747,13 +725,3 @@ class _Fitter:
             c = self.guess(state)
             se[:, 2] = c * (1 - c) * np.sqrt(covariance[:, 2, 2])
         return se
-
-
-def _safe_inverse(info: np.ndarray) -> np.ndarray:
-    """Batched inverse; singular blocks give NaN instead of raising."""
-    covariance = np.full_like(info, np.nan)
-    determinant = np.linalg.det(info)
-    ok = np.isfinite(determinant) & (np.abs(determinant) > 1e-300)
-    if ok.any():
-        covariance[ok] = np.linalg.inv(info[ok])
-    return covariance
