@@ -288,14 +288,13 @@ def _as_index(values, name: str) -> np.ndarray:
         raise InvalidResponsesError(f"{name} must be one-dimensional; got shape {array.shape}")
     if array.size and not np.issubdtype(array.dtype, np.integer):
         as_float = np.asarray(array, dtype=float)
-        if not np.all(np.isfinite(as_float)) or np.any(as_float != np.round(as_float)):
-            position = int(
-                np.flatnonzero(~np.isfinite(as_float) | (as_float != np.round(as_float)))[0]
-            )
+        bad = ~np.isfinite(as_float) | (as_float != np.round(as_float))
+        if bad.any():
+            position = int(np.flatnonzero(bad)[0])
             raise InvalidResponsesError(
                 f"{name} must hold integers; entry {position} is {array[position].item()!r}"
             )
-        array = as_float.astype(np.intp)
+        array = as_float
     array = array.astype(np.intp)
     if array.size and array.min() < 0:
         position = int(np.flatnonzero(array < 0)[0])
@@ -307,6 +306,8 @@ def _check_long_data(person_idx, item_idx, responses, n_persons, n_items):
     person = _as_index(person_idx, "person_idx")
     item = _as_index(item_idx, "item_idx")
     answer = np.asarray(responses)
+    if answer.dtype == bool:
+        answer = answer.astype(np.int8)
     if answer.ndim != 1:
         raise InvalidResponsesError(f"responses must be one-dimensional; got shape {answer.shape}")
     if not (len(person) == len(item) == len(answer)):

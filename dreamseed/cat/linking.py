@@ -58,11 +58,12 @@ from .calibration import (  # the same priors, bounds, flags and numerics as fre
     GUESSING_BOUNDS,
     M_STEP_NEWTON_STEPS,
     SLOPE_BOUNDS,
+    _check_long_data,
     _check_options,
     _safe_inverse,
     line_search,
 )
-from .exceptions import ConfigurationError, InvalidParametersError, InvalidResponsesError
+from .exceptions import ConfigurationError, InvalidParametersError
 from .irt import PROBABILITY_FLOOR, log_probabilities, validate_params
 
 #: Models the free items may follow.
@@ -442,62 +443,11 @@ def _check_bank(params, free) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _check_responses(person_idx, item_idx, responses, n_items, n_persons):
-    person = _as_index(person_idx, "person_idx")
-    item = _as_index(item_idx, "item_idx")
-    answer = np.asarray(responses)
-    if answer.dtype == bool:
-        answer = answer.astype(np.int8)
-    if answer.ndim != 1:
-        raise InvalidResponsesError(f"responses must be one-dimensional; got shape {answer.shape}")
-    if not (len(person) == len(item) == len(answer)):
-        raise InvalidResponsesError(
-            f"person_idx, item_idx and responses have lengths {len(person)}, {len(item)} and "
-            f"{len(answer)}: they must match"
-        )
-    if len(answer) == 0:
-        raise InvalidResponsesError("no responses to calibrate from")
-    bad = ~np.isin(answer, (0, 1))
-    if bad.any():
-        position = int(np.flatnonzero(bad)[0])
-        raise InvalidResponsesError(
-            f"responses must be 0 or 1; entry {position} is {answer[position].item()!r}"
-        )
-    answer = answer.astype(np.int8)
-    if item.max() >= n_items:
-        raise InvalidResponsesError(f"item index {int(item.max())} is >= n_items = {n_items}")
-    n_persons = int(person.max()) + 1 if n_persons is None else int(n_persons)
-    if person.max() >= n_persons:
-        raise InvalidResponsesError(
-            f"person index {int(person.max())} is >= n_persons = {n_persons}"
-        )
-    keys = person.astype(np.int64) * n_items + item
-    unique_keys, counts = np.unique(keys, return_counts=True)
-    if len(unique_keys) != len(keys):
-        key = int(unique_keys[np.argmax(counts > 1)])
-        raise InvalidResponsesError(
-            f"person {key // n_items} answered item {key % n_items} more than once"
-        )
+    """The long-format checks of free calibration, for a bank of `n_items` items."""
+    person, item, answer, n_persons, _ = _check_long_data(
+        person_idx, item_idx, responses, n_persons, n_items
+    )
     return person, item, answer, n_persons
-
-
-def _as_index(values, name: str) -> np.ndarray:
-    array = np.asarray(values)
-    if array.ndim != 1:
-        raise InvalidResponsesError(f"{name} must be one-dimensional; got shape {array.shape}")
-    if array.size and not np.issubdtype(array.dtype, np.integer):
-        as_float = np.asarray(array, dtype=float)
-        bad = ~np.isfinite(as_float) | (as_float != np.round(as_float))
-        if bad.any():
-            position = int(np.flatnonzero(bad)[0])
-            raise InvalidResponsesError(
-                f"{name} must hold integers; entry {position} is {array[position].item()!r}"
-            )
-        array = as_float
-    array = array.astype(np.intp)
-    if array.size and array.min() < 0:
-        position = int(np.flatnonzero(array < 0)[0])
-        raise InvalidResponsesError(f"{name} must be >= 0; entry {position} is {array[position]}")
-    return array
 
 
 # --- E step ------------------------------------------------------------------------------------
