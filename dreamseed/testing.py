@@ -62,7 +62,7 @@ def school_client(host: str, persona: Persona | None = None) -> Client:
     client = Client(HTTP_HOST=host)
     if persona is not None:
         with in_schema(persona.schema_name):
-            client.force_login(persona.user, backend="django.contrib.auth.backends.ModelBackend")
+            client.force_login(persona.user, backend="dreamseed.accounts.backends.AccountBackend")
     return client
 
 

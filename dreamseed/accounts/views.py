@@ -19,7 +19,7 @@ from dreamseed.accounts.services import (
     staff_set_active,
 )
 
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+MODEL_BACKEND = "dreamseed.accounts.backends.AccountBackend"
 
 
 class LoginView(auth_views.LoginView):

@@ -57,15 +57,66 @@ def update(instance, names: tuple[str, ...]) -> None:
         cursor.execute(sql, [*values, instance.pk])
 
 
+@functools.cache
+def _update_insert_sql(updated_model, names: tuple[str, ...], inserted_model) -> str:
+    update, _ = _update_sql(updated_model, names)
+    insert, _ = _insert_sql(inserted_model)
+    return f"WITH updated AS ({update}) {insert}"
+
+
+def update_and_insert(instance, names: tuple[str, ...], new) -> None:
+    """`update(instance, names)` then `insert(new)` in one statement (one round trip): a
+    data-modifying WITH runs the UPDATE whatever the INSERT does, and an INSERT that fails (a
+    unique constraint) undoes the UPDATE with it."""
+    sql = _update_insert_sql(type(instance), names, type(new))
+    _, update_fields = _update_sql(type(instance), names)
+    _, insert_fields = _insert_sql(type(new))
+    values = [f.get_db_prep_save(f.pre_save(instance, False), connection) for f in update_fields]
+    values.append(instance.pk)
+    values += [f.get_db_prep_save(f.pre_save(new, True), connection) for f in insert_fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        new.pk = cursor.fetchone()[0]
+    new._state.adding = False
+    new._state.db = connection.alias
+
+
+@functools.cache
+def _converters(model, fields: tuple) -> tuple[tuple, list[str]]:
+    """Per field, the (column, converters) a queryset would apply to its raw value; and the
+    fields' attribute names."""
+    out = []
+    for field in fields:
+        column = field.get_col(model._meta.db_table)
+        converters = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
+        out.append((column, tuple(converters)))
+    return tuple(out), [f.attname for f in fields]
+
+
 def from_row(model, fields, values):
     """A model instance from raw column values of `fields`, converted as a queryset would."""
+    columns, attnames = _converters(model, tuple(fields))
     converted = []
-    for field, value in zip(fields, values, strict=True):
+    for (column, converters), value in zip(columns, values, strict=True):
         if value is not None:
-            column = field.get_col(model._meta.db_table)
-            for converter in connection.ops.get_db_converters(column) + field.get_db_converters(
-                connection
-            ):
+            for converter in converters:
                 value = converter(value, column, connection)
         converted.append(value)
-    return model.from_db(connection.alias, [f.attname for f in fields], converted)
+    return model.from_db(connection.alias, attnames, converted)
+
+
+@functools.cache
+def _get_sql(model) -> tuple[str, tuple]:
+    fields = tuple(model._meta.concrete_fields)
+    columns = ", ".join(_quote(f.column) for f in fields)
+    pk = _quote(model._meta.pk.column)
+    return f"SELECT {columns} FROM {_quote(model._meta.db_table)} WHERE {pk} = %s", fields
+
+
+def get(model, pk):
+    """The row with primary key `pk` as a model instance (like `objects.get(pk=pk)`), or None."""
+    sql, fields = _get_sql(model)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [model._meta.pk.get_db_prep_value(pk, connection)])
+        row = cursor.fetchone()
+    return None if row is None else from_row(model, fields, row)

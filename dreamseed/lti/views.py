@@ -35,7 +35,7 @@ from dreamseed.lti.tasks import grade_passback
 
 log = logging.getLogger(__name__)
 
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+MODEL_BACKEND = "dreamseed.accounts.backends.AccountBackend"
 NEW_WINDOW_PARAM = "lti1p3_new_window"
 LOGIN_PARAMS = (
     "iss",

@@ -24,7 +24,7 @@ def api_for(db):
                 client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
             else:
                 client.force_login(
-                    persona.user, backend="django.contrib.auth.backends.ModelBackend"
+                    persona.user, backend="dreamseed.accounts.backends.AccountBackend"
                 )
         return client
 

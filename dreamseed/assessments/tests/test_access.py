@@ -128,7 +128,7 @@ def test_a_student_not_in_the_class_cannot_start(client_for, personas, world):
 
     other = school_client("alpha.localhost")
     with in_schema(world.school.schema_name):
-        other.force_login(outsider, backend="django.contrib.auth.backends.ModelBackend")
+        other.force_login(outsider, backend="dreamseed.accounts.backends.AccountBackend")
     assert other.get(f"/tests/take/{world.assignment.pk}/").status_code == 404
     assert other.post(f"/tests/take/{world.assignment.pk}/").status_code == 404
 

@@ -85,7 +85,7 @@ def _request_for(persona):
 @pytest.fixture
 def operator_client(public_client):
     operator = User.objects.create_superuser("operator", "ops@dreamseed.example", "x-long-password")
-    public_client.force_login(operator, backend="django.contrib.auth.backends.ModelBackend")
+    public_client.force_login(operator, backend="dreamseed.accounts.backends.AccountBackend")
     return public_client
 
 

@@ -109,7 +109,7 @@ def test_roster_sync_is_for_the_courses_teachers(canvas, linked, client_for, alp
     assert client_for(alpha_teacher2).post(f"/lti/courses/{context.pk}/sync/").status_code == 404
     learner = LtiIdentity.objects.get(sub="s-200").user
     client = client_for(host="alpha.localhost")
-    client.force_login(learner, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(learner, backend="dreamseed.accounts.backends.AccountBackend")
     assert client.post(f"/lti/courses/{context.pk}/sync/").status_code == 403
     assert canvas.token_requests == []
 

@@ -144,7 +144,7 @@ def test_another_schools_admin_is_not_signed_in_at_this_school(personas, logged)
     client = school_client("alpha.localhost", None)
     beta = personas["beta_admin"]
     with in_schema(beta.schema_name):
-        client.force_login(beta.user, backend="django.contrib.auth.backends.ModelBackend")
+        client.force_login(beta.user, backend="dreamseed.accounts.backends.AccountBackend")
     response = client.get(LOG)
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
 
