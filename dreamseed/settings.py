@@ -59,6 +59,14 @@ DATABASES = {
     )
 }
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
+# Parameters bound by the server and statements prepared once per connection (psycopg prepares a
+# statement the Nth time it runs): PostgreSQL skips parsing and planning on the answer path's
+# repeated statements (about 40% of its CPU per answer, bench/answer_cpu.py) and Python skips
+# quoting values. A plan is re-made when the search_path (the school) changes. Set
+# DATABASE_PREPARE_THRESHOLD=0 behind a transaction-pooling PgBouncer older than 1.21.
+DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
+if (prepare_threshold := env_int("DATABASE_PREPARE_THRESHOLD", 5)) > 0:
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = prepare_threshold
 if TESTING:
     DATABASES["default"]["TEST"] = {"NAME": f"test_dreamseed_{TEST_RUN_ID}"}
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
