@@ -1,6 +1,7 @@
 """Load benchmark: students answering adaptive-test items against gunicorn + PostgreSQL.
 
-    .venv/bin/python bench/load_test.py [--users 12] [--duration 60] [--workers 2] [--threads 3] [--kill-at 30]
+    .venv/bin/python bench/load_test.py [--users 12] [--duration 60] [--workers 2] [--threads 3]
+                                        [--kill-at 30]
 
 1. Creates (once) a `loadtest` school with students, a class, a 300-item bank and an open
    fixed-length test that may be retaken, in the dev database (start it with

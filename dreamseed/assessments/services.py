@@ -219,12 +219,13 @@ def session_answer(
         )
         answers.append(answer)
         session.history = [row.as_row() for row in answers]
-        _advance(session, pool=pool, answers=answers, now=now)
+        changed = _advance(session, pool=pool, answers=answers, now=now, save=False)
         attempt.theta_after = session.theta
         attempt.se_after = session.standard_error
-        # The unique (session, position) and (session, item) constraints make a lost race
-        # between two requests fail here, rolling back everything above.
-        hotpath.insert(attempt)
+        # One statement saves the session and the attempt. The unique (session, position) and
+        # (session, item) constraints make a lost race between two requests fail here, rolling
+        # back everything above.
+        hotpath.update_and_insert(session, changed, attempt)
         session.answered = len(answers)  # spares the page a count query
     return AnswerOutcome(session=session, recorded=True)
 
@@ -294,8 +295,11 @@ def _clean_response_time(value, session: ExamSession, now) -> int | None:
 # --- The engine step -----------------------------------------------------------------------------
 
 
-def _advance(session: ExamSession, *, pool: AssessmentPool, answers: list[Answered], now) -> None:
-    """Estimate from the scored answers, stop or choose the next item, and save the session."""
+def _advance(
+    session: ExamSession, *, pool: AssessmentPool, answers: list[Answered], now, save: bool = True
+) -> tuple[str, ...]:
+    """Estimate from the scored answers, stop or choose the next item, and save the session
+    (or, with save=False, leave that to the caller). Returns the names of the fields changed."""
     assessment: Assessment = session.assignment.assessment
     scored = [answer for answer in answers if not answer.is_pilot]
     administered, responses, outside = [], [], []
@@ -347,8 +351,8 @@ def _advance(session: ExamSession, *, pool: AssessmentPool, answers: list[Answer
         )
     pilot = _maybe_pilot(session, assessment, pool, answers)
     if step.stop and pilot is None:
-        _finish(session, reason=step.reason or STOP_NO_ITEMS, now=now)
-        return
+        _finish(session, reason=step.reason or STOP_NO_ITEMS, now=now, save=save)
+        return _FINISH_FIELDS
     if pilot is not None:
         session.pending_item_id, session.pending_version_id = pilot
         session.pending_is_pilot = True
@@ -361,7 +365,9 @@ def _advance(session: ExamSession, *, pool: AssessmentPool, answers: list[Answer
         session.pending_information = step.information
         session.pending_candidates = step.n_candidates
     session.pending_since = now
-    hotpath.update(session, _STEP_FIELDS)
+    if save:
+        hotpath.update(session, _STEP_FIELDS)
+    return _STEP_FIELDS
 
 
 def _usable_targets(targets: dict, pool: AssessmentPool) -> dict | None:
@@ -399,7 +405,7 @@ def _maybe_pilot(session, assessment, pool: AssessmentPool, answers) -> tuple[in
     return item_id, pool.pilot_version_ids[item_id]
 
 
-def _finish(session: ExamSession, *, reason: str, now) -> None:
+def _finish(session: ExamSession, *, reason: str, now, save: bool = True) -> None:
     timed_out = reason in (STOP_TIME_UP, STOP_WINDOW_CLOSED)
     session.status = SessionStatus.TIMED_OUT if timed_out else SessionStatus.COMPLETED
     session.stop_reason = reason
@@ -408,7 +414,8 @@ def _finish(session: ExamSession, *, reason: str, now) -> None:
     session.pending_version = None
     session.pending_is_pilot = False
     session.pending_since = None
-    hotpath.update(session, _FINISH_FIELDS)
+    if save:
+        hotpath.update(session, _FINISH_FIELDS)
     session_id = session.pk
     transaction.on_commit(lambda: session_finished.send(sender=ExamSession, session_id=session_id))
 
@@ -439,6 +446,18 @@ def session_refresh(*, session_id: int, now=None) -> ExamSession:
             .get(pk=session_id)
         )
         _expire_if_due(session, now=now)
+    return session
+
+
+def session_refresh_if_due(session: ExamSession, *, now=None) -> ExamSession:
+    """A session already loaded for display, ended first (locked and read again) only if its
+    time or window is over; most page views need no second read."""
+    now = now or timezone.now()
+    if session.is_finished or session.status == SessionStatus.PAUSED:
+        return session
+    due = session.deadline_at is not None and now >= session.deadline_at
+    if due or now >= session.assignment.closes_at:
+        return session_refresh(session_id=session.pk, now=now)
     return session
 
 

@@ -25,7 +25,7 @@ from dreamseed.assessments.services import (
     SessionError,
     session_answer,
     session_pause,
-    session_refresh,
+    session_refresh_if_due,
     session_reset,
     session_resume,
     session_start,
@@ -318,7 +318,7 @@ def session_take(request, pk):
             return redirect(target, pk=session.pk)
     if session is None or error is not None:
         session = selectors.session_get_for_student(student=request.user, pk=pk)
-        session = session_refresh(session_id=session.pk)
+        session = session_refresh_if_due(session)
     if session.is_finished:
         url = reverse("assessments:result", kwargs={"pk": session.pk})
         if _wants_fragment(request):
@@ -326,7 +326,9 @@ def session_take(request, pk):
         return redirect(url)
     context = _question_context(session, error=error)
     if _wants_fragment(request):
-        html = render_to_string("assessments/_question.html", context, request=request)
+        html = render_to_string(
+            "assessments/_question.html", {**context, "fragment": True}, request=request
+        )
         return JsonResponse({"done": False, "html": html, "error": error})
     return render(
         request,
@@ -352,6 +354,7 @@ def _question_context(session, *, error=None) -> dict:
         "seconds_left": session.seconds_left(),
         "paused": session.status == SessionStatus.PAUSED,
         "error": error,
+        "take_url": reverse("assessments:take", kwargs={"pk": session.pk}),
     }
 
 

@@ -12,7 +12,11 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F
+from django.utils.functional import cached_property
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
+
+from dreamseed.itembank.sanitize import html_render
 
 
 class ItemStatus(models.TextChoices):
@@ -127,6 +131,20 @@ class ItemVersion(models.Model):
     @property
     def option_keys(self) -> list[str]:
         return [option["key"] for option in self.options]
+
+    @cached_property
+    def stem_html(self) -> str:
+        """The stem as shown to a student: the stored HTML sanitised again (defence in depth).
+        Kept on the instance, so a version from the per-process display cache is cleaned once."""
+        return mark_safe(html_render(self.stem, block=True))
+
+    @cached_property
+    def options_html(self) -> list[tuple[str, str]]:
+        """(key, sanitised HTML) of each option, in display order."""
+        return [
+            (option["key"], mark_safe(html_render(option["text"], block=False)))
+            for option in self.options
+        ]
 
 
 class BankRevision(models.Model):

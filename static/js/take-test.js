@@ -8,6 +8,9 @@
   if (!region) return;
   var shownAt = performance.now();
   var timerHandle = null;
+  // The page's CSRF token; questions swapped in later are sent with it (they carry none).
+  var tokenInput = region.querySelector("input[name=csrfmiddlewaretoken]");
+  var csrfToken = tokenInput ? tokenInput.value : "";
 
   function renderMath(root) {
     // static/js/math.js (KaTeX) renders the [data-math] parts of a new question.
@@ -68,7 +71,7 @@
       fetch(form.action, {
         method: "POST",
         body: new FormData(form),
-        headers: { "X-Requested-With": "fetch" },
+        headers: { "X-Requested-With": "fetch", "X-CSRFToken": csrfToken },
         credentials: "same-origin"
       }).then(function (response) {
         if (!response.ok) throw new Error(String(response.status));

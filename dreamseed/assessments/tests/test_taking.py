@@ -335,9 +335,9 @@ def test_answer_request_runs_a_fixed_number_of_queries(
 ):
     """The answer request once the process is warm (school host, pool and item versions cached):
     the school's search path, the user, then one transaction (a savepoint here, inside the
-    test's transaction) with the locked session row joined to its assignment and stamps, the
-    session UPDATE and the attempt INSERT. No read of the assessment, the item version, the pool
-    or the bank revision of its own."""
+    test's transaction) with the locked session row joined to its assignment and stamps, then one
+    statement that updates the session and inserts the attempt. No read of the assessment, the
+    item version, the pool or the bank revision of its own."""
     from dreamseed.assessments.pools import pool_for, version_for_display
 
     settings.TENANT_HOST_CACHE_SECONDS = 30
@@ -349,7 +349,7 @@ def test_answer_request_runs_a_fixed_number_of_queries(
     _answer(client, session_id, _session(session_id).pending_item_id, "B")
     _in_alpha(world)
     session = _session(session_id)
-    with django_assert_num_queries(7) as captured:
+    with django_assert_num_queries(6) as captured:
         response = client.post(
             f"/tests/session/{session_id}/",
             {"item": session.pending_item_id, "choice": "B"},
@@ -360,9 +360,80 @@ def test_answer_request_runs_a_fixed_number_of_queries(
     statements = [" ".join(query["sql"].split()[:2]) for query in captured.captured_queries]
     assert statements[0] == "SET search_path"
     assert statements[1].startswith("SELECT") and "accounts_user" in captured[1]["sql"]
-    assert statements[2].startswith("SAVEPOINT") and statements[6].startswith("RELEASE")
+    assert statements[2].startswith("SAVEPOINT") and statements[5].startswith("RELEASE")
     assert "FOR UPDATE" in captured[3]["sql"] and "itembank_bankrevision" in captured[3]["sql"]
-    assert statements[4:6] == ['UPDATE "assessments_examsession"', "INSERT INTO"]
+    assert statements[4] == "WITH updated"
+    assert 'UPDATE "assessments_examsession"' in captured[4]["sql"]
+    assert 'INSERT INTO "assessments_attempt"' in captured[4]["sql"]
+    attempts = Attempt.objects.filter(session_id=session_id).order_by("position")
+    assert [a.position for a in attempts] == [1, 2]
+    session.refresh_from_db()
+    assert session.pending_item_id not in {a.item_id for a in attempts}
+    assert attempts[1].theta_after == session.theta
+
+
+def test_answering_with_script_uses_the_pages_csrf_token_throughout(alpha_student, world):
+    """The page carries the CSRF token; swapped-in questions carry none (no new masked token or
+    cookie on every answer) and the script keeps sending the page's token, which stays valid."""
+    import re
+
+    from dreamseed.testing import school_client
+
+    client = school_client(alpha_student.host, alpha_student)
+    client.handler.enforce_csrf_checks = True
+    page = client.get(f"/tests/take/{world.assignment.pk}/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    started = client.post(f"/tests/take/{world.assignment.pk}/", {"csrfmiddlewaretoken": token})
+    assert started.status_code == 302
+    session_id = int(started["Location"].rstrip("/").split("/")[-1])
+    question = client.get(f"/tests/session/{session_id}/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', question.text).group(1)
+    item = int(re.search(r'name="item" value="(\d+)"', question.text).group(1))
+    for _ in range(3):
+        response = client.post(
+            f"/tests/session/{session_id}/", {"item": item, "choice": "B"},
+            HTTP_X_REQUESTED_WITH="fetch", HTTP_X_CSRFTOKEN=token,
+        )  # fmt: skip
+        assert response.status_code == 200
+        html = response.json()["html"]
+        assert "csrfmiddlewaretoken" not in html
+        assert "csrftoken" not in response.cookies
+        item = int(re.search(r'name="item" value="(\d+)"', html).group(1))
+    forged = client.post(
+        f"/tests/session/{session_id}/", {"item": item, "choice": "B"},
+        HTTP_X_REQUESTED_WITH="fetch",
+    )  # fmt: skip
+    assert forged.status_code == 403
+    _in_alpha(world)
+    assert Attempt.objects.filter(session_id=session_id).count() == 3
+
+
+def test_a_lost_race_saves_neither_the_session_nor_the_attempt(client_for, alpha_student, world):
+    """The session UPDATE and the attempt INSERT are one statement: when the INSERT breaks a
+    unique constraint (a second request recorded this position first), the UPDATE is undone."""
+    from django.db import IntegrityError, transaction
+
+    from dreamseed.core import hotpath
+
+    client = client_for(alpha_student)
+    session_id = _start(client, world)
+    _in_alpha(world)
+    _answer(client, session_id, _session(session_id).pending_item_id, "B")
+    _in_alpha(world)
+    session = _session(session_id)
+    before = (session.theta, session.pending_item_id, session.history)
+    recorded = Attempt.objects.get(session=session)
+    duplicate = Attempt(
+        session=session, position=recorded.position, item_id=session.pending_item_id,
+        item_version_id=session.pending_version_id, selected_choice="A", correct=False,
+    )  # fmt: skip
+    session.theta = 3.5
+    session.history = [*session.history, [session.pending_item_id, 0, 0, 1, 0, 0, 1]]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        hotpath.update_and_insert(session, ("theta", "history"), duplicate)
+    session.refresh_from_db()
+    assert (session.theta, session.pending_item_id, session.history) == before
+    assert Attempt.objects.filter(session=session).count() == 1
 
 
 def test_the_periodic_job_closes_sessions_whose_time_ran_out(client_for, alpha_student, make_world):
