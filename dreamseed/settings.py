@@ -144,7 +144,7 @@ MIDDLEWARE = [
     "dreamseed.schools.licensing_middleware.LicenceReadOnlyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "dreamseed.core.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
     # Needs request.user: records staff views and exports of student data in the school's audit
     # log (the routes are listed in dreamseed/privacy/routes.py).

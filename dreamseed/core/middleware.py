@@ -1,11 +1,15 @@
 """Middleware that must run outside (before) tenant routing, plus request log context."""
 
+import functools
 import hmac
 import re
 import time
 import uuid
 
+import csp.middleware
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpResponse, HttpResponseForbidden, JsonResponse
 
 from dreamseed.core import health
@@ -80,4 +84,58 @@ class RequestContextMiddleware:
         response["X-Request-ID"] = request_id
         response["Server-Timing"] = f"app;dur={elapsed * 1000:.1f}"
         request_observe(request, response, elapsed)
+        return response
+
+
+_CSP_PER_RESPONSE = (
+    "_csp_config", "_csp_update", "_csp_replace",
+    "_csp_config_ro", "_csp_update_ro", "_csp_replace_ro",
+)  # fmt: skip
+
+
+@functools.cache
+def _plain_csp() -> tuple[tuple[str, str, str, tuple[str, ...]], ...]:
+    """(header, value, exemption attribute, excluded path prefixes) of the site-wide policies."""
+    from csp.constants import HEADER, HEADER_REPORT_ONLY
+    from csp.utils import build_policy
+
+    out = []
+    for header, report_only, name in (
+        (HEADER, False, "CONTENT_SECURITY_POLICY"),
+        (HEADER_REPORT_ONLY, True, "CONTENT_SECURITY_POLICY_REPORT_ONLY"),
+    ):
+        value = build_policy(report_only=report_only)
+        prefixes = tuple((getattr(settings, name, None) or {}).get("EXCLUDE_URL_PREFIXES") or ())
+        exempt = "_csp_exempt_ro" if report_only else "_csp_exempt"
+        if value:
+            out.append((header, value, exempt, prefixes))
+    return tuple(out)
+
+
+@receiver(setting_changed)
+def _csp_settings_changed(*, setting, **kwargs):
+    if setting.startswith("CONTENT_SECURITY_POLICY"):
+        _plain_csp.cache_clear()
+
+
+class CSPMiddleware(csp.middleware.CSPMiddleware):
+    """django-csp's middleware, except that the site-wide header (no nonce used, no per-view
+    change) is built once per process instead of on every response."""
+
+    def process_response(self, request, response):
+        if getattr(request, "_csp_nonce", None) is not None or any(
+            getattr(response, name, None) is not None for name in _CSP_PER_RESPONSE
+        ):
+            return super().process_response(request, response)
+        if settings.DEBUG and response.status_code in (404, 500):
+            return response
+        for header, value, exempt, prefixes in _plain_csp():
+            if (
+                header not in response
+                and getattr(response, exempt, False) is False
+                and not request.path_info.startswith(prefixes)
+            ):
+                response[header] = value
+        # As upstream: a nonce asked for after this point is an error, not a silent no-op.
+        request.csp_nonce = csp.middleware.CheckableLazyObject(self._csp_nonce_post_response)
         return response
