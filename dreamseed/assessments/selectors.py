@@ -76,10 +76,9 @@ def session_get_for_staff(*, user: User, pk: int) -> ExamSession:
 
 
 def session_get_for_student(*, student: User, pk: int) -> ExamSession:
+    # The pending item's version comes from the per-process display cache, not from this join.
     session = (
-        ExamSession.objects.select_related(
-            "assignment__assessment", "assignment__school_class", "pending_version"
-        )
+        ExamSession.objects.select_related("assignment__assessment", "assignment__school_class")
         .filter(pk=pk, student=student)
         .first()
     )

@@ -15,7 +15,7 @@ from datetime import timedelta
 import numpy as np
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -127,15 +127,17 @@ def _check_may_start(*, assignment: Assignment, student, now) -> None:
 def session_start(*, assignment: Assignment, student, now=None) -> ExamSession:
     """Resume the student's unfinished session of `assignment`, or start the next attempt."""
     now = now or timezone.now()
-    unfinished = ExamSession.objects.filter(
-        assignment=assignment,
-        student=student,
-        status__in=[SessionStatus.IN_PROGRESS, SessionStatus.PAUSED],
-    ).first()
-    if unfinished is not None:
-        return session_refresh(session_id=unfinished.pk, now=now)
+    # One read for both: the unfinished session to resume, and the attempts used so far.
+    sittings = ExamSession.objects.filter(assignment=assignment, student=student).aggregate(
+        used=Count("pk"),
+        unfinished=Max(
+            "pk", filter=Q(status__in=[SessionStatus.IN_PROGRESS, SessionStatus.PAUSED])
+        ),
+    )
+    if sittings["unfinished"] is not None:
+        return session_refresh(session_id=sittings["unfinished"], now=now)
     _check_may_start(assignment=assignment, student=student, now=now)
-    used = ExamSession.objects.filter(assignment=assignment, student=student).count()
+    used = sittings["used"]
     if used >= attempts_allowed(assignment=assignment, student=student):
         raise SessionError(_("You have used all your attempts at this test."))
     assessment = assignment.assessment

@@ -342,7 +342,7 @@ def _question_context(session, *, error=None) -> dict:
     assessment = session.assignment.assessment
     answered = getattr(session, "answered", None)
     if answered is None:
-        answered = session.attempts.count()
+        answered = len(session.history)  # one row per recorded attempt, pilots included
     return {
         "session": session,
         "assessment": assessment,

@@ -408,6 +408,33 @@ def test_answering_with_script_uses_the_pages_csrf_token_throughout(alpha_studen
     assert Attempt.objects.filter(session_id=session_id).count() == 3
 
 
+def test_starting_and_showing_the_question_run_a_fixed_number_of_queries(
+    client_for, alpha_student, world, django_assert_num_queries, settings
+):
+    """Start: the user, the assignment, one read for the unfinished session and the attempts used,
+    the class membership, the accommodation, the bank revision, then the new session (INSERT and
+    first-item UPDATE). The question page: the user and the session; the item version comes from
+    the process cache and the position from the session's history (no COUNT)."""
+    from dreamseed.assessments.pools import pool_for, version_for_display
+
+    settings.TENANT_HOST_CACHE_SECONDS = 30
+    client = client_for(alpha_student)
+    client.get("/")  # warms the school host cache
+    _in_alpha(world)
+    for version_id in pool_for(world.assessment).version_ids:
+        version_for_display(int(version_id))
+    with django_assert_num_queries(11):
+        session_id = _start(client, world)
+    with django_assert_num_queries(3) as captured:
+        page = client.get(f"/tests/session/{session_id}/")
+    assert page.status_code == 200 and "Question 1 of up to 8" in page.text
+    assert "COUNT" not in " ".join(q["sql"] for q in captured.captured_queries)
+    _in_alpha(world)
+    _answer(client, session_id, _session(session_id).pending_item_id, "B")
+    page = client.get(f"/tests/session/{session_id}/")
+    assert "Question 2 of up to 8" in page.text
+
+
 def test_a_lost_race_saves_neither_the_session_nor_the_attempt(client_for, alpha_student, world):
     """The session UPDATE and the attempt INSERT are one statement: when the INSERT breaks a
     unique constraint (a second request recorded this position first), the UPDATE is undone."""
