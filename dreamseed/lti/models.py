@@ -20,8 +20,11 @@ NRPS_SCOPE = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.r
 
 
 def origin_of(url: str) -> str:
-    """`scheme://host[:port]` of a URL, or "" if it has none."""
-    parts = urlsplit((url or "").strip())
+    """`scheme://host[:port]` of a URL, or "" if it has none (or is not a URL at all)."""
+    try:
+        parts = urlsplit((url or "").strip())
+    except ValueError:  # e.g. "http://[::1" (an unclosed IPv6 host)
+        return ""
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return ""
     return f"{parts.scheme}://{parts.netloc}".lower()

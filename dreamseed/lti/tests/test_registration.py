@@ -181,3 +181,15 @@ def test_what_dreamseed_signs_names_the_active_key(admin):
     assert registration_for(platform).get_kid() == tool_key_active().kid
     admin.post("/lti/keys/rotate/")
     assert registration_for(platform).get_kid() == tool_key_active().kid
+
+
+def test_a_malformed_frame_address_is_a_form_error_not_a_crash(admin):
+    """Found by the form fuzzer: an unclosed IPv6 host made urlsplit raise (a 500)."""
+    from dreamseed.lti.models import origin_of
+
+    assert origin_of("http://[::1") == "" and origin_of("https://[") == ""
+    before = LtiPlatform.objects.count()
+    response = admin.post("/lti/platforms/new/", {**CANVAS_FORM, "frame_origins": "http://[::1"})
+    assert response.status_code == 400  # the form again, with the error
+    assert "is not a web address like" in response.text
+    assert LtiPlatform.objects.count() == before
