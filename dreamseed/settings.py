@@ -58,12 +58,15 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
-DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
+# django-tenants' backend, keeping the connection's search_path across requests for the same
+# school (dreamseed/core/db/base.py).
+DATABASES["default"]["ENGINE"] = "dreamseed.core.db"
 # Parameters bound by the server and statements prepared once per connection (psycopg prepares a
 # statement the Nth time it runs): PostgreSQL skips parsing and planning on the answer path's
 # repeated statements (about 40% of its CPU per answer, bench/answer_cpu.py) and Python skips
-# quoting values. A plan is re-made when the search_path (the school) changes. Set
-# DATABASE_PREPARE_THRESHOLD=0 behind a transaction-pooling PgBouncer older than 1.21.
+# quoting values. A plan is re-made when the search_path (the school) changes.
+# DATABASE_PREPARE_THRESHOLD=0 turns preparing off (for a pooler that cannot keep prepared
+# statements; only session pooling suits the per-connection search_path anyway).
 DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
 if (prepare_threshold := env_int("DATABASE_PREPARE_THRESHOLD", 5)) > 0:
     DATABASES["default"]["OPTIONS"]["prepare_threshold"] = prepare_threshold

@@ -334,11 +334,13 @@ def test_answer_request_runs_a_fixed_number_of_queries(
     client_for, alpha_student, world, django_assert_num_queries, settings
 ):
     """The answer request once the process is warm (school host, pool and item versions cached):
-    the school's search path, the user, then one transaction (a savepoint here, inside the
-    test's transaction) with the locked session row joined to its assignment and stamps, then one
-    statement that updates the session and inserts the attempt. No read of the assessment, the
-    item version, the pool or the bank revision of its own."""
+    the user, then one transaction (a savepoint here, inside the test's transaction) with the
+    locked session row joined to its assignment and stamps, then one statement that updates the
+    session and inserts the attempt. No read of the assessment, the item version, the pool or
+    the bank revision of its own. The school's search_path is set only when the connection last
+    served another school."""
     from dreamseed.assessments.pools import pool_for, version_for_display
+    from dreamseed.schools.models import School
 
     settings.TENANT_HOST_CACHE_SECONDS = 30
     client = client_for(alpha_student)
@@ -349,7 +351,7 @@ def test_answer_request_runs_a_fixed_number_of_queries(
     _answer(client, session_id, _session(session_id).pending_item_id, "B")
     _in_alpha(world)
     session = _session(session_id)
-    with django_assert_num_queries(6) as captured:
+    with django_assert_num_queries(5) as captured:
         response = client.post(
             f"/tests/session/{session_id}/",
             {"item": session.pending_item_id, "choice": "B"},
@@ -358,18 +360,32 @@ def test_answer_request_runs_a_fixed_number_of_queries(
     assert response.status_code == 200
     assert response.json()["done"] is False
     statements = [" ".join(query["sql"].split()[:2]) for query in captured.captured_queries]
-    assert statements[0] == "SET search_path"
-    assert statements[1].startswith("SELECT") and "accounts_user" in captured[1]["sql"]
-    assert statements[2].startswith("SAVEPOINT") and statements[5].startswith("RELEASE")
-    assert "FOR UPDATE" in captured[3]["sql"] and "itembank_bankrevision" in captured[3]["sql"]
-    assert statements[4] == "WITH updated"
-    assert 'UPDATE "assessments_examsession"' in captured[4]["sql"]
-    assert 'INSERT INTO "assessments_attempt"' in captured[4]["sql"]
+    assert statements[0].startswith("SELECT") and "accounts_user" in captured[0]["sql"]
+    assert statements[1].startswith("SAVEPOINT") and statements[4].startswith("RELEASE")
+    assert "FOR UPDATE" in captured[2]["sql"] and "itembank_bankrevision" in captured[2]["sql"]
+    assert statements[3] == "WITH updated"
+    assert 'UPDATE "assessments_examsession"' in captured[3]["sql"]
+    assert 'INSERT INTO "assessments_attempt"' in captured[3]["sql"]
     attempts = Attempt.objects.filter(session_id=session_id).order_by("position")
     assert [a.position for a in attempts] == [1, 2]
     session.refresh_from_db()
     assert session.pending_item_id not in {a.item_id for a in attempts}
     assert attempts[1].theta_after == session.theta
+
+    # The connection last used for another school: the same request plus one SET.
+    connection.set_tenant(School.objects.get(schema_name="beta"))
+    assert not ExamSession.objects.filter(pk=session_id).exists()
+    _in_alpha(world)
+    pending = _session(session_id).pending_item_id
+    connection.set_tenant(School.objects.get(schema_name="beta"))
+    ExamSession.objects.count()
+    with django_assert_num_queries(6) as captured:
+        response = client.post(
+            f"/tests/session/{session_id}/", {"item": pending, "choice": "B"},
+            HTTP_X_REQUESTED_WITH="fetch",
+        )  # fmt: skip
+    assert response.status_code == 200
+    assert captured[0]["sql"].startswith('SET search_path = "alpha"')
 
 
 def test_answering_with_script_uses_the_pages_csrf_token_throughout(alpha_student, world):
@@ -411,7 +427,8 @@ def test_answering_with_script_uses_the_pages_csrf_token_throughout(alpha_studen
 def test_starting_and_showing_the_question_run_a_fixed_number_of_queries(
     client_for, alpha_student, world, django_assert_num_queries, settings
 ):
-    """Start: the user, the assignment, one read for the unfinished session and the attempts used,
+    """Start (on a connection that last served this school, so no SET): the user, the
+    assignment, one read for the unfinished session and the attempts used,
     the class membership, the accommodation, the bank revision, then the new session (INSERT and
     first-item UPDATE). The question page: the user and the session; the item version comes from
     the process cache and the position from the session's history (no COUNT)."""
@@ -423,9 +440,9 @@ def test_starting_and_showing_the_question_run_a_fixed_number_of_queries(
     _in_alpha(world)
     for version_id in pool_for(world.assessment).version_ids:
         version_for_display(int(version_id))
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(10):
         session_id = _start(client, world)
-    with django_assert_num_queries(3) as captured:
+    with django_assert_num_queries(2) as captured:
         page = client.get(f"/tests/session/{session_id}/")
     assert page.status_code == 200 and "Question 1 of up to 8" in page.text
     assert "COUNT" not in " ".join(q["sql"] for q in captured.captured_queries)

@@ -1,0 +1,54 @@
+"""django-tenants' backend, with the connection's search_path remembered across requests.
+
+django-tenants already skips `SET search_path` within a request once it has run
+(TENANT_LIMIT_SET_CALLS), and forgets it whenever PostgreSQL could have discarded it: a
+rollback, a rollback to a savepoint, a closed connection, a failed SET. But every
+`set_tenant()` (the tenant middleware calls it on every request) forgot it too, so each request
+paid one more round trip for a SET that changed nothing.
+
+Here the path last set on this connection is kept in `_live_search_path`, cleared by exactly the
+same events as django-tenants' own flag. A request for the same school on the same connection
+reuses it; any other school, or any of those events, issues the SET as before.
+"""
+
+from django_tenants.postgresql_backend import base
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    def __init__(self, *args, **kwargs):
+        self._live_search_path = None
+        super().__init__(*args, **kwargs)
+
+    def _handle_search_path(self, cursor=None):
+        if self.search_path_set_schemas or self._setting_search_path or not self.schema_name:
+            return super()._handle_search_path(cursor)
+        if (
+            self.connection is not None
+            and self._live_search_path is not None
+            and self._live_search_path == self._get_cursor_search_paths()
+        ):
+            self.search_path_set_schemas = self._live_search_path
+            return None
+        super()._handle_search_path(cursor)
+        self._live_search_path = self.search_path_set_schemas
+        return None
+
+    # PostgreSQL may have dropped the SET (or the session): forget it, as django-tenants does.
+
+    def close(self):
+        self._live_search_path = None
+        super().close()
+
+    def rollback(self):
+        self._live_search_path = None
+        super().rollback()
+
+    def savepoint_rollback(self, sid):
+        try:
+            super().savepoint_rollback(sid)
+        finally:
+            self._live_search_path = None
+
+    def connect(self):
+        self._live_search_path = None
+        super().connect()
