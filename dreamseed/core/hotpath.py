@@ -30,15 +30,24 @@ def _insert_sql(model) -> tuple[str, tuple]:
     )
 
 
-def insert(instance) -> None:
-    """INSERT `instance` (a new row with a database-generated primary key)."""
-    sql, fields = _insert_sql(type(instance))
-    values = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
+def _values(instance, fields, *, adding: bool) -> list:
+    """The fields' values as `save()` would send them (pre_save, then adapted for the database)."""
+    return [f.get_db_prep_save(f.pre_save(instance, adding), connection) for f in fields]
+
+
+def _run_returning_pk(sql: str, values: list, instance) -> None:
+    """Run an INSERT ... RETURNING pk and mark `instance` as saved with that primary key."""
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
         instance.pk = cursor.fetchone()[0]
     instance._state.adding = False
     instance._state.db = connection.alias
+
+
+def insert(instance) -> None:
+    """INSERT `instance` (a new row with a database-generated primary key)."""
+    sql, fields = _insert_sql(type(instance))
+    _run_returning_pk(sql, _values(instance, fields, adding=True), instance)
 
 
 @functools.cache
@@ -52,9 +61,8 @@ def _update_sql(model, names: tuple[str, ...]) -> tuple[str, tuple]:
 def update(instance, names: tuple[str, ...]) -> None:
     """UPDATE the named fields of a saved `instance` (like `save(update_fields=names)`)."""
     sql, fields = _update_sql(type(instance), names)
-    values = [f.get_db_prep_save(f.pre_save(instance, False), connection) for f in fields]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*values, instance.pk])
+        cursor.execute(sql, [*_values(instance, fields, adding=False), instance.pk])
 
 
 @functools.cache
@@ -71,14 +79,12 @@ def update_and_insert(instance, names: tuple[str, ...], new) -> None:
     sql = _update_insert_sql(type(instance), names, type(new))
     _, update_fields = _update_sql(type(instance), names)
     _, insert_fields = _insert_sql(type(new))
-    values = [f.get_db_prep_save(f.pre_save(instance, False), connection) for f in update_fields]
-    values.append(instance.pk)
-    values += [f.get_db_prep_save(f.pre_save(new, True), connection) for f in insert_fields]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        new.pk = cursor.fetchone()[0]
-    new._state.adding = False
-    new._state.db = connection.alias
+    values = [
+        *_values(instance, update_fields, adding=False),
+        instance.pk,
+        *_values(new, insert_fields, adding=True),
+    ]
+    _run_returning_pk(sql, values, new)
 
 
 @functools.cache
