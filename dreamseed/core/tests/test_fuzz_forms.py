@@ -201,6 +201,17 @@ PLATFORM_TEXT_FIELDS = [
     "key_set_url", "auth_audience", "frame_origins",
 ]  # fmt: skip
 
+
+def _class_fields(ctx):
+    """The class form's fields, for creating and for editing a class."""
+    return {
+        "name": texts,
+        "subject": texts,
+        "grade": texts,
+        "teachers": many(ids(ctx["teacher"], ctx["student"])),
+    }
+
+
 TARGETS = {
     "login": Target(
         form=_login_form,
@@ -239,23 +250,13 @@ TARGETS = {
     ),
     "class_create": Target(
         form=_form("dreamseed.classes.forms.ClassForm"),
-        fields=lambda ctx: {
-            "name": texts,
-            "subject": texts,
-            "grade": texts,
-            "teachers": many(ids(ctx["teacher"], ctx["student"])),
-        },
+        fields=_class_fields,
         url=lambda ctx: "/classes/new/",
         who="alpha_teacher",
     ),
     "class_edit": Target(
         form=_form("dreamseed.classes.forms.ClassForm"),
-        fields=lambda ctx: {
-            "name": texts,
-            "subject": texts,
-            "grade": texts,
-            "teachers": many(ids(ctx["teacher"], ctx["student"])),
-        },
+        fields=_class_fields,
         url=lambda ctx: f"/classes/{ctx['class']}/edit/",
         who="alpha_teacher",
     ),
