@@ -425,17 +425,23 @@ def _finish(session: ExamSession, *, reason: str, now, save: bool = True) -> Non
 # --- Time ----------------------------------------------------------------------------------------
 
 
+def _due_reason(session: ExamSession, *, now) -> str | None:
+    """Why a running session must end now (its time, or its assignment's window), if it must."""
+    if session.is_finished or session.status == SessionStatus.PAUSED:
+        return None
+    if session.deadline_at is not None and now >= session.deadline_at:
+        return STOP_TIME_UP
+    if now >= session.assignment.closes_at:
+        return STOP_WINDOW_CLOSED
+    return None
+
+
 def _expire_if_due(session: ExamSession, *, now) -> bool:
     """End the session if its time or its assignment's window is over. Returns True if ended."""
-    if session.is_finished or session.status == SessionStatus.PAUSED:
-        return False
-    if session.deadline_at is not None and now >= session.deadline_at:
-        _finish(session, reason=STOP_TIME_UP, now=now)
-        return True
-    if now >= session.assignment.closes_at:
-        _finish(session, reason=STOP_WINDOW_CLOSED, now=now)
-        return True
-    return False
+    reason = _due_reason(session, now=now)
+    if reason is not None:
+        _finish(session, reason=reason, now=now)
+    return reason is not None
 
 
 def session_refresh(*, session_id: int, now=None) -> ExamSession:
@@ -455,10 +461,7 @@ def session_refresh_if_due(session: ExamSession, *, now=None) -> ExamSession:
     """A session already loaded for display, ended first (locked and read again) only if its
     time or window is over; most page views need no second read."""
     now = now or timezone.now()
-    if session.is_finished or session.status == SessionStatus.PAUSED:
-        return session
-    due = session.deadline_at is not None and now >= session.deadline_at
-    if due or now >= session.assignment.closes_at:
+    if _due_reason(session, now=now) is not None:
         return session_refresh(session_id=session.pk, now=now)
     return session
 
