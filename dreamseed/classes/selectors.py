@@ -13,6 +13,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from dreamseed.accounts.models import STAFF_ROLES, Role, User
+from dreamseed.accounts.selectors import students_matching
 from dreamseed.classes.models import Class, ClassTeacher, Enrollment
 
 # A student counts as active in a class's statistics if they signed in within this window.
@@ -98,15 +99,7 @@ def students_not_in_class(*, school_class: Class, search: str = "") -> QuerySet[
         .exclude(enrollments__school_class=school_class)
         .select_related("student_profile")
     )
-    search = search.strip()
-    if search:
-        students = students.filter(
-            Q(first_name__icontains=search)
-            | Q(last_name__icontains=search)
-            | Q(username__icontains=search)
-            | Q(email__icontains=search)
-        )
-    return students.order_by("last_name", "first_name", "username")
+    return students_matching(students, search)
 
 
 def students_for_staff(*, user: User) -> QuerySet[User]:

@@ -8,6 +8,7 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from dreamseed.accounts.models import Role, User
+from dreamseed.accounts.selectors import students_matching
 from dreamseed.privacy.models import AuditEvent
 
 
@@ -49,15 +50,7 @@ def audit_events(*, filters: AuditFilters) -> QuerySet[AuditEvent]:
 
 def students(*, search: str = "") -> QuerySet[User]:
     found = User.objects.filter(role=Role.STUDENT).select_related("student_profile")
-    search = search.strip()
-    if search:
-        found = found.filter(
-            Q(first_name__icontains=search)
-            | Q(last_name__icontains=search)
-            | Q(username__icontains=search)
-            | Q(email__icontains=search)
-        )
-    return found.order_by("last_name", "first_name", "username")
+    return students_matching(found, search)
 
 
 def student_get(*, pk: int) -> User:
