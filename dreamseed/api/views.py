@@ -6,7 +6,6 @@ endpoint gets 403. Errors from services become 400s with field errors, never 500
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -23,6 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dreamseed.accounts.models import Role, User
+from dreamseed.accounts.selectors import students_matching
 from dreamseed.api.permissions import IsSchoolStaff, IsSchoolStaffOrStudentReading
 from dreamseed.api.schema import BulkDeleteAutoSchema
 from dreamseed.api.serializers import (
@@ -300,15 +300,7 @@ class StudentViewSet(
                 ) from None
             school_class = selectors.class_get_for_staff(user=self.request.user, pk=class_id)
             students = students.filter(enrollments__school_class=school_class)
-        search = params.get("search", "").strip()
-        if search:
-            students = students.filter(
-                Q(first_name__icontains=search)
-                | Q(last_name__icontains=search)
-                | Q(username__icontains=search)
-                | Q(email__icontains=search)
-            )
-        return students.order_by("last_name", "first_name", "username")
+        return students_matching(students, params.get("search", ""))
 
     def create(self, request):
         serializer = StudentCreateSerializer(data=request.data)
