@@ -173,6 +173,10 @@ def session_start(*, assignment: Assignment, student, now=None) -> ExamSession:
 # --- Answer --------------------------------------------------------------------------------------
 
 
+# How often an answer is judged afresh when the session changed between reading and writing it.
+_ANSWER_TRIES = 5
+
+
 def session_answer(
     *, session_id: int, student, item_id: int, choice: str, response_time_ms: int | None, now=None
 ) -> AnswerOutcome:
@@ -181,66 +185,89 @@ def session_answer(
     Answering anything but the pending item records nothing (a double submit of the previous
     item is recognised as already recorded). Raises SessionError for a choice that is not one
     of the item's options, PermissionDenied for someone else's session.
+
+    No lock is held while the next item is chosen: the session is read with its row version,
+    and one statement saves the session and the attempt only if the row is still that version.
+    If anything changed the session in between (a second submit of the same answer, the teacher
+    pausing the test), nothing is written and the answer is judged again against the new state.
     """
     now = now or timezone.now()
-    with transaction.atomic():
-        session = _lock_for_answer(session_id)
-        if session is None or session.student_id != student.pk:
-            raise PermissionDenied
+    for _try in range(_ANSWER_TRIES):
+        outcome = _answer_once(
+            session_id=session_id, student=student, item_id=item_id, choice=choice,
+            response_time_ms=response_time_ms, now=now,
+        )  # fmt: skip
+        if outcome is not None:
+            return outcome
+    raise SessionError(
+        _("The test changed while your answer was being saved. Please answer again.")
+    )
+
+
+def _answer_once(*, session_id, student, item_id, choice, response_time_ms, now):
+    """One try of session_answer: its outcome, or None if the session changed meanwhile."""
+    session = _read_for_answer(session_id)
+    if session is None or session.student_id != student.pk:
+        raise PermissionDenied
+    if session.is_finished:
+        return AnswerOutcome(session=session, recorded=False, stale=True)
+    if session.status == SessionStatus.PAUSED:
+        raise SessionError(_("Your teacher has paused this test. Please wait."))
+    if _due_reason(session, now=now) is not None:
+        session = session_refresh(session_id=session_id, now=now)  # locks, checks again, ends it
         if session.is_finished:
             return AnswerOutcome(session=session, recorded=False, stale=True)
-        if session.status == SessionStatus.PAUSED:
-            raise SessionError(_("Your teacher has paused this test. Please wait."))
-        if _expire_if_due(session, now=now):
-            return AnswerOutcome(session=session, recorded=False, stale=True)
-        if session.pending_item_id != item_id:
-            return AnswerOutcome(session=session, recorded=False, stale=True)
-        version = version_for_display(session.pending_version_id)
-        if choice not in version.option_keys:
-            raise SessionError(_("Please choose one of the answers."))
-        answers = [Answered.from_row(row) for row in session.history]
-        pool = pool_for(session.assignment.assessment, revision=session.bank_revision_now)
-        a, b, c, d = _current_parameters(pool, item_id)
-        answer = Answered(item_id, version.is_correct(choice), session.pending_is_pilot, a, b, c, d)
-        attempt = Attempt(
-            session=session,
-            position=len(answers) + 1,
-            item_id=item_id,
-            item_version=version,
-            is_pilot=answer.is_pilot,
-            selected_choice=choice,
-            correct=answer.correct,
-            response_time_ms=_clean_response_time(response_time_ms, session, now),
-            a=a,
-            b=b,
-            c=c,
-            d=d,
-            theta_before=session.theta,
-            information=session.pending_information,
-            candidates=session.pending_candidates,
-        )
-        answers.append(answer)
-        session.history = [row.as_row() for row in answers]
-        changed = _advance(session, pool=pool, answers=answers, now=now, save=False)
-        attempt.theta_after = session.theta
-        attempt.se_after = session.standard_error
-        # One statement saves the session and the attempt. The unique (session, position) and
-        # (session, item) constraints make a lost race between two requests fail here, rolling
-        # back everything above.
-        hotpath.update_and_insert(session, changed, attempt)
-        session.answered = len(answers)  # spares the page a count query
+        return None  # given more time meanwhile
+    if session.pending_item_id != item_id:
+        return AnswerOutcome(session=session, recorded=False, stale=True)
+    version = version_for_display(session.pending_version_id)
+    if choice not in version.option_keys:
+        raise SessionError(_("Please choose one of the answers."))
+    answers = [Answered.from_row(row) for row in session.history]
+    pool = pool_for(session.assignment.assessment, revision=session.bank_revision_now)
+    a, b, c, d = _current_parameters(pool, item_id)
+    answer = Answered(item_id, version.is_correct(choice), session.pending_is_pilot, a, b, c, d)
+    attempt = Attempt(
+        session=session,
+        position=len(answers) + 1,
+        item_id=item_id,
+        item_version=version,
+        is_pilot=answer.is_pilot,
+        selected_choice=choice,
+        correct=answer.correct,
+        response_time_ms=_clean_response_time(response_time_ms, session, now),
+        a=a,
+        b=b,
+        c=c,
+        d=d,
+        theta_before=session.theta,
+        information=session.pending_information,
+        candidates=session.pending_candidates,
+    )
+    answers.append(answer)
+    session.history = [row.as_row() for row in answers]
+    changed = _advance(session, pool=pool, answers=answers, now=now, save=False)
+    attempt.theta_after = session.theta
+    attempt.se_after = session.standard_error
+    # One statement saves the session and the attempt, if the row is still the version read.
+    if not hotpath.update_and_insert(session, changed, attempt, row_version=session.row_version):
+        return None
+    if session.is_finished:
+        _notify_finished(session.pk)
+    session.answered = len(answers)  # spares the page a count query
     return AnswerOutcome(session=session, recorded=True)
 
 
-def _lock_for_answer(session_id: int) -> ExamSession | None:
-    """Lock and load a session for an answer in one round trip: the row, its assignment, the
-    assessment's `updated` stamp and the bank's revision. The assessment, the pending item
-    version and the pool come from the process caches those two stamps keep current.
+def _read_for_answer(session_id: int) -> ExamSession | None:
+    """Load a session for an answer in one round trip: the row and its version (`xmin`), its
+    assignment, the assessment's `updated` stamp and the bank's revision. The assessment, the
+    pending item version and the pool come from the process caches those two stamps keep
+    current.
 
     This is the hottest query of the product, so its SQL is built once from the models rather
     than compiled by the ORM on every answer.
     """
-    sql, session_fields, assignment_fields = _answer_lock_sql()
+    sql, session_fields, assignment_fields = _answer_read_sql()
     with connection.cursor() as cursor:
         cursor.execute(sql, [session_id])
         row = cursor.fetchone()
@@ -249,14 +276,14 @@ def _lock_for_answer(session_id: int) -> ExamSession | None:
     n, m = len(session_fields), len(assignment_fields)
     session = hotpath.from_row(ExamSession, session_fields, row[:n])
     assignment = hotpath.from_row(Assignment, assignment_fields, row[n : n + m])
-    assessment_updated, session.bank_revision_now = row[n + m], row[n + m + 1]
+    assessment_updated, session.bank_revision_now, session.row_version = row[n + m :]
     assignment.assessment = assessment_at(assignment.assessment_id, assessment_updated)
     session.assignment = assignment
     return session
 
 
 @functools.cache
-def _answer_lock_sql() -> tuple[str, list, list]:
+def _answer_read_sql() -> tuple[str, list, list]:
     session_fields = list(ExamSession._meta.concrete_fields)
     assignment_fields = list(Assignment._meta.concrete_fields)
     quote = connection.ops.quote_name
@@ -266,12 +293,13 @@ def _answer_lock_sql() -> tuple[str, list, list]:
         "a.updated",
         f"COALESCE((SELECT r.revision FROM {quote(BankRevision._meta.db_table)} r "
         "ORDER BY r.id LIMIT 1), 0)",
+        "s.xmin::text",
     ]
     sql = (
         f"SELECT {', '.join(columns)} FROM {quote(ExamSession._meta.db_table)} s "
         f"JOIN {quote(Assignment._meta.db_table)} g ON g.id = s.assignment_id "
         f"JOIN {quote(Assessment._meta.db_table)} a ON a.id = g.assessment_id "
-        "WHERE s.id = %s FOR UPDATE OF s"
+        "WHERE s.id = %s"
     )
     return sql, session_fields, assignment_fields
 
@@ -301,7 +329,8 @@ def _advance(
     session: ExamSession, *, pool: AssessmentPool, answers: list[Answered], now, save: bool = True
 ) -> tuple[str, ...]:
     """Estimate from the scored answers, stop or choose the next item, and save the session
-    (or, with save=False, leave that to the caller). Returns the names of the fields changed."""
+    (or, with save=False, leave saving it, and announcing that it finished, to the caller).
+    Returns the names of the fields changed."""
     assessment: Assessment = session.assignment.assessment
     scored = [answer for answer in answers if not answer.is_pilot]
     administered, responses, outside = [], [], []
@@ -418,7 +447,11 @@ def _finish(session: ExamSession, *, reason: str, now, save: bool = True) -> Non
     session.pending_since = None
     if save:
         hotpath.update(session, _FINISH_FIELDS)
-    session_id = session.pk
+        _notify_finished(session.pk)
+
+
+def _notify_finished(session_id: int) -> None:
+    """Tell the rest of the product (LTI grade passback) once the finished session is saved."""
     transaction.on_commit(lambda: session_finished.send(sender=ExamSession, session_id=session_id))
 
 

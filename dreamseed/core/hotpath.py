@@ -35,13 +35,18 @@ def _values(instance, fields, *, adding: bool) -> list:
     return [f.get_db_prep_save(f.pre_save(instance, adding), connection) for f in fields]
 
 
-def _run_returning_pk(sql: str, values: list, instance) -> None:
-    """Run an INSERT ... RETURNING pk and mark `instance` as saved with that primary key."""
+def _run_returning_pk(sql: str, values: list, instance) -> bool:
+    """Run an INSERT ... RETURNING pk and mark `instance` as saved with that primary key.
+    Returns False if the statement inserted nothing."""
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
-        instance.pk = cursor.fetchone()[0]
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    instance.pk = row[0]
     instance._state.adding = False
     instance._state.db = connection.alias
+    return True
 
 
 def insert(instance) -> None:
@@ -68,23 +73,36 @@ def update(instance, names: tuple[str, ...]) -> None:
 @functools.cache
 def _update_insert_sql(updated_model, names: tuple[str, ...], inserted_model) -> str:
     update, _ = _update_sql(updated_model, names)
-    insert, _ = _insert_sql(inserted_model)
-    return f"WITH updated AS ({update}) {insert}"
+    _, fields = _insert_sql(inserted_model)
+    columns = ", ".join(_quote(f.column) for f in fields)
+    # Typed placeholders: a SELECT list gives no column context to infer a parameter's type from.
+    values = ", ".join(f"%s::{f.cast_db_type(connection)}" for f in fields)
+    pk = _quote(inserted_model._meta.pk.column)
+    return (
+        f"WITH updated AS ({update} AND xmin = %s::text::xid RETURNING 1) "
+        f"INSERT INTO {_quote(inserted_model._meta.db_table)} ({columns}) "
+        f"SELECT {values} FROM updated RETURNING {pk}"
+    )
 
 
-def update_and_insert(instance, names: tuple[str, ...], new) -> None:
-    """`update(instance, names)` then `insert(new)` in one statement (one round trip): a
-    data-modifying WITH runs the UPDATE whatever the INSERT does, and an INSERT that fails (a
-    unique constraint) undoes the UPDATE with it."""
+def update_and_insert(instance, names: tuple[str, ...], new, *, row_version: str) -> bool:
+    """`update(instance, names)` then `insert(new)` in one statement (one round trip), only if
+    the row is still the version read (`row_version`: its `xmin`, which every UPDATE of the row
+    changes). Returns False, having written nothing, when the row changed since it was read.
+
+    One statement is atomic on its own: an INSERT that fails (a unique constraint) undoes the
+    UPDATE with it, and no transaction (BEGIN/COMMIT round trips) is needed.
+    """
     sql = _update_insert_sql(type(instance), names, type(new))
     _, update_fields = _update_sql(type(instance), names)
     _, insert_fields = _insert_sql(type(new))
     values = [
         *_values(instance, update_fields, adding=False),
         instance.pk,
+        row_version,
         *_values(new, insert_fields, adding=True),
     ]
-    _run_returning_pk(sql, values, new)
+    return _run_returning_pk(sql, values, new)
 
 
 @functools.cache
