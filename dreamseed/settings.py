@@ -15,7 +15,7 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from dreamseed.env import env_bool, env_int, env_list, env_str
+from dreamseed.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -70,6 +70,9 @@ DATABASES["default"]["ENGINE"] = "dreamseed.core.db"
 DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
 if (prepare_threshold := env_int("DATABASE_PREPARE_THRESHOLD", 5)) > 0:
     DATABASES["default"]["OPTIONS"]["prepare_threshold"] = prepare_threshold
+# A connection that served a request without a database error less than this many seconds ago
+# skips the health check's round trip (dreamseed/core/db/base.py); 0 checks before every request.
+DATABASE_HEALTH_CHECK_GRACE = env_float("DATABASE_HEALTH_CHECK_GRACE", 1.0)
 if TESTING:
     DATABASES["default"]["TEST"] = {"NAME": f"test_dreamseed_{TEST_RUN_ID}"}
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)

@@ -9,15 +9,42 @@ paid one more round trip for a SET that changed nothing.
 Here the path last set on this connection is kept in `_live_search_path`, cleared by exactly the
 same events as django-tenants' own flag. A request for the same school on the same connection
 reuses it; any other school, or any of those events, issues the SET as before.
+
+It also spares a busy connection Django's health check (`CONN_HEALTH_CHECKS`: a `SELECT 1`
+round trip before the first query of every request). The check exists for connections that died
+while idle (a database restart, a dropped TCP connection). A connection that finished a request
+without a database error less than `DATABASE_HEALTH_CHECK_GRACE` seconds ago (default 1; 0 checks
+before every request, as Django does) is not checked again; an idle one still is.
 """
 
+import time
+
+from django.conf import settings
 from django_tenants.postgresql_backend import base
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
     def __init__(self, *args, **kwargs):
         self._live_search_path = None
+        self._worked_at = None  # when a request last finished on this connection without errors
         super().__init__(*args, **kwargs)
+
+    def close_if_health_check_failed(self):
+        if (
+            not self.health_check_done
+            and self._worked_at is not None
+            and time.monotonic() - self._worked_at < settings.DATABASE_HEALTH_CHECK_GRACE
+        ):
+            self.health_check_done = True
+            return
+        super().close_if_health_check_failed()
+
+    def close_if_unusable_or_obsolete(self):
+        # Called when a request starts and when it ends. `health_check_done` is set once the
+        # request used the connection; `errors_occurred`, by any database error since.
+        if self.connection is not None and self.health_check_done and not self.errors_occurred:
+            self._worked_at = time.monotonic()
+        super().close_if_unusable_or_obsolete()
 
     def _handle_search_path(self, cursor=None):
         if self.search_path_set_schemas or self._setting_search_path or not self.schema_name:
@@ -37,6 +64,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def close(self):
         self._live_search_path = None
+        self._worked_at = None
         super().close()
 
     def rollback(self):
@@ -51,4 +79,5 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def connect(self):
         self._live_search_path = None
+        self._worked_at = None
         super().connect()
