@@ -206,7 +206,7 @@ def session_answer(
 
 def _answer_once(*, session_id, student, item_id, choice, response_time_ms, now):
     """One try of session_answer: its outcome, or None if the session changed meanwhile."""
-    session = _read_for_answer(session_id)
+    session = session_read(session_id)
     if session is None or session.student_id != student.pk:
         raise PermissionDenied
     if session.is_finished:
@@ -258,11 +258,11 @@ def _answer_once(*, session_id, student, item_id, choice, response_time_ms, now)
     return AnswerOutcome(session=session, recorded=True)
 
 
-def _read_for_answer(session_id: int) -> ExamSession | None:
-    """Load a session for an answer in one round trip: the row and its version (`xmin`), its
-    assignment, the assessment's `updated` stamp and the bank's revision. The assessment, the
-    pending item version and the pool come from the process caches those two stamps keep
-    current.
+def session_read(session_id: int) -> ExamSession | None:
+    """Load a session (no lock) in one round trip, for an answer or the question page: the row
+    and its version (`xmin`), its assignment, the assessment's `updated` stamp and the bank's
+    revision. The assessment, the pending item version and the pool come from the process caches
+    those two stamps keep current. None if there is no such session in this school.
 
     This is the hottest query of the product, so its SQL is built once from the models rather
     than compiled by the ORM on every answer.

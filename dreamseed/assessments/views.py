@@ -25,6 +25,7 @@ from dreamseed.assessments.services import (
     SessionError,
     session_answer,
     session_pause,
+    session_read,
     session_refresh_if_due,
     session_reset,
     session_resume,
@@ -317,7 +318,9 @@ def session_take(request, pk):
             target = "assessments:result" if session.is_finished else "assessments:take"
             return redirect(target, pk=session.pk)
     if session is None or error is not None:
-        session = selectors.session_get_for_student(student=request.user, pk=pk)
+        session = session_read(pk)
+        if session is None or session.student_id != request.user.pk:
+            raise Http404
         session = session_refresh_if_due(session)
     if session.is_finished:
         url = reverse("assessments:result", kwargs={"pk": session.pk})
@@ -326,9 +329,9 @@ def session_take(request, pk):
         return redirect(url)
     context = _question_context(session, error=error)
     if _wants_fragment(request):
-        html = render_to_string(
-            "assessments/_question.html", {**context, "fragment": True}, request=request
-        )
+        # No request: the fragment uses nothing the context processors add (no CSRF token, no
+        # user or school), so they are not run for every answer.
+        html = render_to_string("assessments/_question.html", {**context, "fragment": True})
         return JsonResponse({"done": False, "html": html, "error": error})
     return render(
         request,

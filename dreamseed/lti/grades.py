@@ -35,6 +35,7 @@ from datetime import timedelta
 import requests
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from pylti1p3.assignments_grades import AssignmentsGradesService
 from pylti1p3.exception import LtiException, LtiServiceException
@@ -89,14 +90,11 @@ def grade_payload(*, session: ExamSession, user_sub: str) -> dict:
 
 
 def passback_wanted(*, session_id: int) -> bool:
-    """Whether the session's assignment came from an LMS link and the student from that LMS."""
-    session = ExamSession.objects.filter(pk=session_id).values("assignment_id", "student_id")
-    session = session.first()
-    if session is None:
-        return False
+    """Whether the session's assignment came from an LMS link and the student from that LMS
+    (one query: it runs at the end of every test)."""
     return LtiResourceLink.objects.filter(
-        assignment_id=session["assignment_id"],
-        platform__identities__user_id=session["student_id"],
+        assignment__sessions__pk=session_id,
+        platform__identities__user_id=F("assignment__sessions__student_id"),
     ).exists()
 
 

@@ -61,7 +61,7 @@ def test_two_submits_of_the_same_answer_at_once_record_it_once(committed_world, 
     session = _started(world)
     pending = session.pending_item_id
     both_read = threading.Barrier(2, timeout=20)
-    read = services._read_for_answer
+    read = services.session_read
     reads = []
 
     def read_then_wait(session_id):
@@ -71,7 +71,7 @@ def test_two_submits_of_the_same_answer_at_once_record_it_once(committed_world, 
             both_read.wait()
         return found
 
-    monkeypatch.setattr(services, "_read_for_answer", read_then_wait)
+    monkeypatch.setattr(services, "session_read", read_then_wait)
     outcomes, errors = [], []
 
     def submit():
@@ -106,7 +106,7 @@ def test_a_pause_between_reading_and_saving_an_answer_wins(committed_world, monk
     answer is not recorded and the student is told the test is paused."""
     world = committed_world
     session = _started(world)
-    read = services._read_for_answer
+    read = services.session_read
     calls = []
 
     def read_then_pause(session_id):
@@ -116,7 +116,7 @@ def test_a_pause_between_reading_and_saving_an_answer_wins(committed_world, monk
             ExamSession.objects.filter(pk=session_id).update(status=SessionStatus.PAUSED)
         return found
 
-    monkeypatch.setattr(services, "_read_for_answer", read_then_pause)
+    monkeypatch.setattr(services, "session_read", read_then_pause)
     with pytest.raises(SessionError, match="paused"):
         _answer(world, session.pk, session.pending_item_id)
     assert calls == [SessionStatus.IN_PROGRESS, SessionStatus.PAUSED]
@@ -128,14 +128,14 @@ def test_a_pause_between_reading_and_saving_an_answer_wins(committed_world, monk
 def test_an_answer_gives_up_cleanly_if_the_session_keeps_changing(committed_world, monkeypatch):
     world = committed_world
     session = _started(world)
-    read = services._read_for_answer
+    read = services.session_read
 
     def read_then_touch(session_id):
         found = read(session_id)
         ExamSession.objects.filter(pk=session_id).update(last_activity_at=found.last_activity_at)
         return found
 
-    monkeypatch.setattr(services, "_read_for_answer", read_then_touch)
+    monkeypatch.setattr(services, "session_read", read_then_touch)
     with pytest.raises(SessionError, match="changed while your answer was being saved"):
         _answer(world, session.pk, session.pending_item_id)
     assert not Attempt.objects.filter(session_id=session.pk).exists()
