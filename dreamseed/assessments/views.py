@@ -327,7 +327,8 @@ def session_take(request, pk):
         if _wants_fragment(request):
             return JsonResponse({"done": True, "url": url})
         return redirect(url)
-    context = _question_context(session, error=error)
+    # This view's own URL (reverse() would build the same string at some cost on every answer).
+    context = _question_context(session, take_url=request.path, error=error)
     if _wants_fragment(request):
         # No request: the fragment uses nothing the context processors add (no CSRF token, no
         # user or school), so they are not run for every answer.
@@ -341,24 +342,37 @@ def session_take(request, pk):
     )
 
 
-def _question_context(session, *, error=None) -> dict:
+def _question_context(session, *, take_url: str, error=None) -> dict:
     assessment = session.assignment.assessment
     answered = getattr(session, "answered", None)
     if answered is None:
         answered = len(session.history)  # one row per recorded attempt, pilots included
+    version = (
+        version_for_display(session.pending_version_id) if session.pending_version_id else None
+    )
     return {
         "session": session,
         "assessment": assessment,
-        "version": version_for_display(session.pending_version_id)
-        if session.pending_version_id
-        else None,
+        "version": version,
+        "question_body": _question_body(version) if version is not None else "",
         "position": answered + 1,
         "max_items": assessment.max_items,
         "seconds_left": session.seconds_left(),
         "paused": session.status == SessionStatus.PAUSED,
         "error": error,
-        "take_url": reverse("assessments:take", kwargs={"pk": session.pk}),
+        "take_url": take_url,
     }
+
+
+def _question_body(version) -> str:
+    """The stem and options of an item version as the question shows them. They depend on the
+    version alone, so they are rendered once and kept on the version object, which the display
+    cache shares between requests (a race only renders them twice)."""
+    body = getattr(version, "_question_body", None)
+    if body is None:
+        body = render_to_string("assessments/_question_body.html", {"version": version})
+        version._question_body = body
+    return body
 
 
 @student_required
