@@ -62,6 +62,12 @@ class Student(FastHttpUser):
         if not match:
             raise RuntimeError(f"start failed: {response.status_code}")
         self.session_id = int(match.group(1))
+        # As the page's script does: the CSRF token it was given, sent with every answer.
+        self.answer_headers = {
+            **self.headers,
+            "X-Requested-With": "fetch",
+            "X-CSRFToken": self._csrf(),
+        }
         page = self.client.get(
             f"/tests/session/{self.session_id}/", headers=self.headers, name="question page"
         )
@@ -69,7 +75,7 @@ class Student(FastHttpUser):
 
     @task
     def answer(self):
-        headers = {**self.headers, "X-Requested-With": "fetch", "X-CSRFToken": self._csrf()}
+        headers = self.answer_headers
         with self.client.post(
             f"/tests/session/{self.session_id}/",
             data={"item": self.item_id, "choice": random.choice("ABCD"), "response_time_ms": 1200},
@@ -81,7 +87,7 @@ class Student(FastHttpUser):
                 response.failure(f"HTTP {response.status_code}")
                 self._recover()
                 return
-            body = json.loads(response.text)
+            body = json.loads(response.content)
             with _lock:
                 _acks.append((self.session_id, self.item_id))
             if body.get("done"):
