@@ -203,7 +203,7 @@ class ExamSession(models.Model):
     # Sympson-Hetter: items set aside by their exposure lottery, never offered again.
     excluded_item_ids = models.JSONField(default=list, blank=True)
     # The answers so far as [item_id, correct, is_pilot, a, b, c, d], in order: a copy of the
-    # Attempt rows kept on the locked row itself, so an answer needs no second read.
+    # Attempt rows kept on the session row itself, so an answer needs no second read.
     history = models.JSONField(default=list, blank=True)
     # The item bank's revision when the session started: an accepted recalibration changes the
     # parameters of new sessions only (this one keeps scoring with its answers' snapshots).

@@ -144,7 +144,7 @@ _assessments: OrderedDict[tuple, Assessment] = OrderedDict()
 def assessment_at(assessment_id: int, updated) -> Assessment:
     """The assessment as of its `updated` stamp (which every save moves), from the process.
 
-    The answer request reads the stamp together with the locked session row, so a teacher's edit
+    The answer request reads the stamp together with the session row, so a teacher's edit
     is seen by the very next answer, while the blueprint itself is not re-read each time. Callers
     must not modify the returned object.
     """

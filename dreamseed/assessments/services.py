@@ -1,9 +1,11 @@
 """Running an adaptive test: start, answer, pause/resume/reset, and time-out.
 
-The rule everything here keeps: a session's state is in the database and every change to it
-happens in one transaction holding the session's row lock. An answer records the Attempt,
-updates theta/SE, checks the stopping rule and stores the next pending item together, so a
-reload, a double submit or a second tab can never see half of it.
+The rule everything here keeps: a session's state is in the database and every change to it is
+atomic. An answer records the Attempt, updates theta/SE, checks the stopping rule and stores
+the next pending item in one statement, written only if the session row is still the version
+the answer was judged against (otherwise it is judged again); the rarer changes (start, pause,
+resume, reset, time-out) run in a transaction holding the session's row lock. Either way a
+reload, a double submit or a second tab can never see half of a change, nor apply one twice.
 """
 
 import functools
