@@ -13,7 +13,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from dreamseed.accounts.models import STAFF_ROLES, Role, User
-from dreamseed.accounts.selectors import students_matching
+from dreamseed.accounts.selectors import person_search, students_matching
 from dreamseed.classes.models import Class, ClassTeacher, Enrollment
 
 # A student counts as active in a class's statistics if they signed in within this window.
@@ -79,12 +79,7 @@ def class_roster(*, school_class: Class, search: str = "", sort: str = "name") -
     )
     search = search.strip()
     if search:
-        enrollments = enrollments.filter(
-            Q(student__first_name__icontains=search)
-            | Q(student__last_name__icontains=search)
-            | Q(student__username__icontains=search)
-            | Q(student__email__icontains=search)
-        )
+        enrollments = enrollments.filter(person_search(search, via="student__"))
     descending = sort.startswith("-")
     fields = ROSTER_SORTS.get(sort.lstrip("-"), ROSTER_SORTS["name"])
     if descending:
