@@ -456,6 +456,15 @@ LOGGING = {
 # above) and make the proxy set X-Forwarded-Proto and strip it from clients. Browsers that block
 # third-party cookies outright get a one-click "continue in a new window" instead.
 
+# Requests to addresses a school configured (dreamseed/core/outbound.py): https only in
+# production; loopback addresses only in development and tests (the simulated LMS); private,
+# link-local and metadata addresses never. Timeouts in seconds, the body size cap in bytes.
+OUTBOUND_HTTPS_ONLY = env_bool("OUTBOUND_HTTPS_ONLY", PRODUCTION)
+OUTBOUND_ALLOW_LOOPBACK = env_bool("OUTBOUND_ALLOW_LOOPBACK", DEBUG or TESTING)
+OUTBOUND_CONNECT_TIMEOUT_SECONDS = env_float("OUTBOUND_CONNECT_TIMEOUT_SECONDS", 5)
+OUTBOUND_TIMEOUT_SECONDS = env_float("OUTBOUND_TIMEOUT_SECONDS", 10)
+OUTBOUND_MAX_BYTES = env_int("OUTBOUND_MAX_BYTES", 5 * 1024 * 1024)
+OUTBOUND_MAX_REDIRECTS = env_int("OUTBOUND_MAX_REDIRECTS", 3)
 # How long a rotated-out tool key stays in the JWKS (LMSs cache our key set for a while).
 LTI_KEY_GRACE_DAYS = env_int("LTI_KEY_GRACE_DAYS", 7)
 # Timeout for every call to an LMS (key sets, tokens, grades, rosters).

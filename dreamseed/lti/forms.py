@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from dreamseed.assessments.forms import AssignmentWindowForm
 from dreamseed.assessments.models import Assessment
+from dreamseed.core.outbound import validate_url
 from dreamseed.lti.models import LtiPlatform, Vendor, origin_of
 
 # Canvas cloud uses these for every school (self-hosted Canvas: the Canvas site's own address).
@@ -95,6 +96,22 @@ class PlatformForm(forms.ModelForm):
         except ValidationError as error:
             raise ValidationError(_("The issuer is a web address, like https://…")) from error
         return issuer
+
+    def _clean_outbound(self, name: str) -> str:
+        # DreamSeed's server fetches these (or, for the login URL, sends browsers there): the
+        # outbound policy refuses this server's own network and, in production, plain http.
+        url = self.cleaned_data[name].strip()
+        validate_url(url)
+        return url
+
+    def clean_auth_login_url(self):
+        return self._clean_outbound("auth_login_url")
+
+    def clean_auth_token_url(self):
+        return self._clean_outbound("auth_token_url")
+
+    def clean_key_set_url(self):
+        return self._clean_outbound("key_set_url")
 
     def clean_client_id(self):
         return self.cleaned_data["client_id"].strip()

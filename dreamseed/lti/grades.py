@@ -43,6 +43,7 @@ from pylti1p3.grade import Grade
 from pylti1p3.lineitem import LineItem
 
 from dreamseed.assessments.models import ExamSession
+from dreamseed.core.outbound import OutboundBlocked
 from dreamseed.lti.launch import CachedTokenConnector, registration_for
 from dreamseed.lti.models import (
     AGS_SCOPE_LINEITEM,
@@ -209,6 +210,9 @@ def passback_attempt(*, passback_id: int) -> int | None:
             if status == 401:
                 connector.forget_token(link.ags_scopes)
             return _failed(row, str(error), http_status=status, retryable=_retryable(status))
+        except OutboundBlocked as error:
+            # A URL the outbound policy refuses stays refused: no point in retrying.
+            return _failed(row, str(error), retryable=False)
         except requests.RequestException as error:
             return _failed(row, f"{type(error).__name__}: {error}", retryable=True)
         except LtiException as error:

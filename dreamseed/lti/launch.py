@@ -31,6 +31,7 @@ from pylti1p3.registration import Registration
 from pylti1p3.service_connector import REQUESTS_USER_AGENT, ServiceConnector
 from pylti1p3.tool_config import ToolConfAbstract
 
+from dreamseed.core.outbound import OutboundSession
 from dreamseed.lti.keys import JWT_ALGORITHM, tool_key_active
 from dreamseed.lti.models import LtiDeployment, LtiPlatform
 
@@ -72,16 +73,21 @@ class LaunchRejected(Exception):
 # --- HTTP to the LMS ------------------------------------------------------------------------------
 
 
-class _TimeoutSession(requests.Session):
-    """pylti1p3 calls requests without a timeout; an LMS that hangs must not hang us."""
+class _LmsSession(OutboundSession):
+    """Every request to an LMS (key sets, tokens, grades, rosters) goes through the outbound
+    policy: its URLs come from a school's registration or from launch claims. pylti1p3 calls
+    requests without a timeout; an LMS that hangs must not hang us."""
 
     def request(self, method, url, **kwargs):
-        kwargs.setdefault("timeout", settings.LTI_HTTP_TIMEOUT_SECONDS)
+        kwargs.setdefault(
+            "timeout",
+            (settings.OUTBOUND_CONNECT_TIMEOUT_SECONDS, settings.LTI_HTTP_TIMEOUT_SECONDS),
+        )
         return super().request(method, url, **kwargs)
 
 
 def http_session() -> requests.Session:
-    session = _TimeoutSession()
+    session = _LmsSession()
     session.headers["User-Agent"] = f"DreamSeed {REQUESTS_USER_AGENT}"
     session.last_status = None
     session.hooks["response"].append(lambda response, *args, **kwargs: _remember(session, response))
@@ -370,6 +376,11 @@ class SchoolMessageLaunch(DjangoMessageLaunch):
         if from_cookie != state:
             raise LtiException("State not found")
         return self
+
+    def fetch_public_key(self, key_set_url: str):
+        # pylti1p3's own fetch uses a bare requests call: ours goes through the outbound policy
+        # and the cache (get_public_key below does not call this; kept for pylti1p3's callers).
+        return platform_jwks(key_set_url)
 
     def get_public_key(self):
         assert self._registration is not None, "Registration not yet set"

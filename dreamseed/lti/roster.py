@@ -21,6 +21,7 @@ from pylti1p3.exception import LtiException, LtiServiceException
 from dreamseed.accounts.models import STAFF_ROLES, Role, User
 from dreamseed.classes.models import ClassTeacher, Enrollment
 from dreamseed.classes.services import class_enroll_students, class_unenroll_students
+from dreamseed.core.outbound import OutboundBlocked
 from dreamseed.lti.launch import CachedTokenConnector, registration_for
 from dreamseed.lti.models import NRPS_SCOPE, LtiContext, LtiIdentity
 from dreamseed.lti.roles import ROLE_RANK, account_role, teaches_course
@@ -86,6 +87,14 @@ def roster_fetch(*, context: LtiContext) -> list[dict]:
         if isinstance(error, LtiServiceException) and error.response.status_code == 401:
             connector.forget_token([NRPS_SCOPE])  # expired or revoked: ask anew next time
         log.warning("roster sync of context %s failed: %s", context.pk, error)
+        if isinstance(error, OutboundBlocked):
+            raise RosterSyncError(
+                _(
+                    "DreamSeed does not fetch the roster from this address: %(reason)s Ask the "
+                    "school's DreamSeed administrator to check the LMS registration."
+                )
+                % {"reason": error.reason}
+            ) from error
         raise RosterSyncError(
             _("The LMS did not send the roster (%(error)s). Try again later.")
             % {"error": str(error)[:200]}
