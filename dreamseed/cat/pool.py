@@ -174,11 +174,16 @@ class ItemPool:
         copy.exposure_k = self._check_exposure(exposure_k, self.n_items)
         return copy
 
+    def information_at(self, theta) -> np.ndarray:
+        """Fisher information of every item at abilities ``theta``, shape ``theta.shape + (n,)``
+        (the quantity the selection order sorts by)."""
+        return information(theta, self.params)
+
     # --- construction helpers -----------------------------------------------------------------
 
     def _build_orders(self):
-        grid, params = self.selection_grid, self.params
-        order = np.empty((len(grid), len(params)), dtype=self._index_dtype)
+        grid = self.selection_grid
+        order = np.empty((len(grid), self.n_items), dtype=self._index_dtype)
         members = {
             code: np.flatnonzero(self.content == code) for code in range(len(self.content_labels))
         }  # one entry per content area (none without labels), not per item
@@ -189,7 +194,7 @@ class ItemPool:
         for start in range(0, len(grid), _BUILD_CHUNK_ROWS):
             rows = slice(start, start + _BUILD_CHUNK_ROWS)
             # Negated so that a stable ascending sort gives decreasing information, ties by index.
-            negative_info = -information(grid[rows], params)
+            negative_info = -self.information_at(grid[rows])
             order[rows] = np.argsort(negative_info, axis=1, kind="stable")
             for code, items in members.items():
                 within = np.argsort(negative_info[:, items], axis=1, kind="stable")
