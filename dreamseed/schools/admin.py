@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -57,8 +58,21 @@ class HasSubscriptionFilter(admin.SimpleListFilter):
         return queryset
 
 
+class SchoolAdminForm(forms.ModelForm):
+    class Meta:
+        model = School
+        fields = ["name", "schema_name"]  # the admin's fieldsets add the rest
+
+    def clean_schema_name(self):
+        schema_name = self.cleaned_data["schema_name"]
+        if self.instance._state.adding:
+            School(schema_name=schema_name).check_new_schema_name()
+        return schema_name
+
+
 @admin.register(School)
 class SchoolAdmin(TenantAdminMixin, admin.ModelAdmin):
+    form = SchoolAdminForm
     list_display = (
         "name",
         "schema_name",
@@ -135,6 +149,12 @@ class SchoolAdmin(TenantAdminMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).real()
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        if obj is None:  # a new school: its schema is named here, and checked (SchoolAdminForm)
+            fields = tuple(field for field in fields if field != "schema_name")
+        return fields
 
     @admin.display(description=_("licence now"))
     def licence_now(self, school: School) -> str:

@@ -5,7 +5,9 @@ from django.db import connection, models
 from django.utils.translation import gettext_lazy as _
 from django_tenants.clone import CloneSchema
 from django_tenants.models import DomainMixin, TenantMixin
-from django_tenants.utils import schema_exists
+from django_tenants.utils import get_public_schema_name, schema_exists
+
+from dreamseed.schools.names import schema_name_check_new
 
 
 class LicenceStatus(models.TextChoices):
@@ -64,6 +66,32 @@ class School(TenantMixin):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs):
+        if self._state.adding:
+            self.check_new_schema_name()
+        return super().save(*args, **kwargs)
+
+    def check_new_schema_name(self) -> None:
+        """Raise ValidationError unless this new row's schema is one of its own.
+
+        Every way of making a school (signup, the operator's admin, django-tenants' commands) ends
+        here. django-tenants would otherwise take an existing schema ("information_schema") as
+        already created, clone nothing into it, and the school's tables would resolve to public.
+        The only rows that may name an existing or system schema are the platform's own two, made
+        once by platform_bootstrap.
+        """
+        public = get_public_schema_name()
+        rows = School.objects.all()
+        if self.schema_name == public and not rows.filter(schema_name=public).exists():
+            return  # the public site's row
+        if (
+            self.is_template
+            and self.schema_name == settings.SCHOOL_TEMPLATE_SCHEMA
+            and not rows.filter(is_template=True).exists()
+        ):
+            return  # the template every school is cloned from
+        schema_name_check_new(self.schema_name)
 
     def create_schema(self, check_if_exists=False, sync_schema=True, verbosity=1):
         """Clone the template schema, tables and rows (migration records, content types,

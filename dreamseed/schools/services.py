@@ -14,16 +14,25 @@ from django.utils.translation import gettext_lazy as _
 from django_tenants.utils import schema_context
 
 from dreamseed.schools.models import Domain, LicenceStatus, School
+from dreamseed.schools.names import schema_exists_anyhow, schema_name_is_system
 
 logger = logging.getLogger(__name__)
 
 SUBDOMAIN_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
-# Host names we keep for the platform itself (or that would confuse people and browsers).
+# Host names we keep for the platform itself (or that would confuse people and browsers), and
+# names of the database's own roles and tools. Schema names PostgreSQL uses are refused separately
+# (dreamseed/schools/names.py), whatever this list holds.
 RESERVED_SUBDOMAINS = frozenset([
     "www", "public", "admin", "api", "app", "apps", "static", "media", "assets", "cdn", "mail",
     "email", "smtp", "imap", "pop", "ftp", "ssh", "localhost", "dreamseed", "help", "support",
     "status", "docs", "blog", "billing", "stripe", "lti", "canvas", "moodle", "login", "signup",
     "auth", "account", "accounts", "dashboard", "template", "test", "root", "system", "internal",
+    "operator", "operators", "administrator", "staff", "security", "abuse", "postmaster",
+    "hostmaster", "webmaster", "noreply", "no-reply", "info", "contact", "sales",
+    "metrics", "healthz", "readyz", "health", "monitoring", "grafana", "prometheus", "flower",
+    "postgres", "postgresql", "redis", "celery", "worker", "beat", "web", "proxy", "dev",
+    "staging", "sandbox", "webhook", "webhooks", "oauth", "sso", "jwks", "schema",
+    "schemas", "template-school", "information-schema", "find", "i18n", "ns1", "ns2", "mx",
 ])  # fmt: skip
 
 
@@ -49,21 +58,26 @@ def school_validate_subdomain(subdomain: str) -> None:
             ),
             code="invalid",
         )
-    if subdomain in RESERVED_SUBDOMAINS:
-        raise ValidationError(
-            _("“%(subdomain)s” is reserved. Please choose another address."),
-            code="reserved",
-            params={"subdomain": subdomain},
-        )
+    reserved = ValidationError(
+        _("“%(subdomain)s” is reserved. Please choose another address."),
+        code="reserved",
+        params={"subdomain": subdomain},
+    )
+    schema_name = school_schema_name(subdomain)
+    if subdomain in RESERVED_SUBDOMAINS or schema_name_is_system(schema_name):
+        raise reserved
     if (
         Domain.objects.filter(domain=school_host(subdomain)).exists()
-        or School.objects.filter(schema_name=school_schema_name(subdomain)).exists()
+        or School.objects.filter(schema_name__iexact=schema_name).exists()
     ):
         raise ValidationError(
             _("The address “%(subdomain)s” is already taken."),
             code="taken",
             params={"subdomain": subdomain},
         )
+    if schema_exists_anyhow(schema_name):
+        # A schema no school owns (an extension's, a leftover): never write into it.
+        raise reserved
 
 
 def school_host(subdomain: str) -> str:
