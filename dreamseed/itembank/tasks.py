@@ -53,12 +53,9 @@ def pilot_calibration_check() -> int | None:
 
 
 def _each_school(task) -> int:
-    from dreamseed.schools.models import School
+    from dreamseed.core.tenancy import for_each_school_schema
 
-    schools = list(School.objects.real().values_list("schema_name", flat=True))
-    for schema_name in schools:
-        task.apply_async(headers={"_schema_name": schema_name})
-    return len(schools)
+    return for_each_school_schema(task)
 
 
 @app.task

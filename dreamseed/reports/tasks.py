@@ -43,12 +43,9 @@ def teacher_digest_send() -> int:
 
 
 def _each_school(task) -> int:
-    from dreamseed.schools.models import School
+    from dreamseed.core.tenancy import for_each_school_schema
 
-    schools = list(School.objects.real().values_list("schema_name", flat=True))
-    for schema_name in schools:
-        task.apply_async(headers={"_schema_name": schema_name})
-    return len(schools)
+    return for_each_school_schema(task)
 
 
 @app.task(ignore_result=True)
