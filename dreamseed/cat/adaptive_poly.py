@@ -18,6 +18,7 @@ and :class:`dreamseed.cat.step.CatSession`, with item scores :math:`0..m_i` as r
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -38,6 +39,8 @@ from .polytomous import (
     PolyBank,
     as_bank,
     category_probabilities,
+    category_probabilities_scalar,
+    draw_score,
     information,
     item_information_scalar,
     log_category_probabilities,
@@ -51,6 +54,7 @@ from .selection import (
     content_target_array,
     select_with_mask,
 )
+from .simulation import SimulationResult
 from .step import StepResult, _check_excluded, _first_repeat
 from .stopping import StoppingRule, should_stop
 
@@ -291,12 +295,84 @@ class PolyCatSession:
 
 
 def simulate_scores(bank: PolyBank, thetas, rng: np.random.Generator) -> np.ndarray:
-    """Draw item scores for abilities ``thetas`` (shape (p,)): an integer array (p, n)."""
+    """Draw item scores for abilities ``thetas`` (shape (p,)): an integer array (p, n).
+
+    A uniform draw :math:`u` per person and item gives the largest :math:`k` with
+    :math:`u < P(X \\ge k)` (see :func:`~dreamseed.cat.polytomous.draw_score`).
+    """
     probabilities = category_probabilities(np.asarray(thetas, dtype=float), bank)
-    cumulative = np.cumsum(probabilities, axis=-1)
-    draws = rng.random((*cumulative.shape[:-1], 1))
-    scores = (draws > cumulative).sum(axis=-1)
+    tails = 1.0 - np.cumsum(probabilities, axis=-1)[..., :-1]  # P(X >= k), k = 1..K-1
+    draws = rng.random((*tails.shape[:-1], 1))
+    scores = (draws < tails).sum(axis=-1)
     return np.minimum(scores, bank.n_categories - 1)
+
+
+def simulate_poly(
+    pool: PolyItemPool,
+    true_thetas,
+    *,
+    rules: StoppingRule,
+    estimator: str = "eap",
+    prior: Prior = DEFAULT_PRIOR,
+    selector: str = SELECTOR_MFI,
+    randomesque_k: int = DEFAULT_RANDOMESQUE_K,
+    content_targets: dict[str, float] | None = None,
+    rng: np.random.Generator | int | None = None,
+) -> SimulationResult:
+    """:func:`dreamseed.cat.simulation.simulate` on a mixed pool: each examinee takes a full
+    adaptive test, scoring each item by a draw from its category probabilities (on an
+    all-dichotomous pool the answers, and so the results, are those of ``simulate``)."""
+    true = np.asarray(true_thetas, dtype=float).reshape(-1)
+    if len(true) == 0:
+        raise ConfigurationError("no examinees to simulate")
+    if not np.all(np.isfinite(true)):
+        raise ConfigurationError("true abilities must be finite numbers")
+    rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    thetas, ses, lengths, reasons, administered = [], [], [], [], []
+    administered_count = np.zeros(pool.n_items)
+    selected_count = np.zeros(pool.n_items)
+    started = time.perf_counter()
+    for true_theta in true.tolist():
+        session = PolyCatSession(
+            pool,
+            rules=rules,
+            estimator=estimator,
+            prior=prior,
+            selector=selector,
+            randomesque_k=randomesque_k,
+            content_targets=content_targets,
+            rng=rng,
+        )
+        step = session.next_step()
+        while not step.stop:
+            item = step.next_item
+            probabilities = category_probabilities_scalar(true_theta, *pool._items[item])
+            session.record(item, draw_score(probabilities, rng.random()))
+            step = session.next_step()
+        thetas.append(step.theta)
+        ses.append(step.se)
+        lengths.append(step.n_items)
+        reasons.append(step.reason)
+        administered.append(tuple(session.administered))
+        if session.set_aside:
+            selected_count[session.set_aside] += 1
+    seconds = time.perf_counter() - started
+    for items in administered:
+        administered_count[list(items)] += 1
+    selected_count += administered_count
+    n = len(true)
+    return SimulationResult(
+        true_theta=true,
+        theta=np.array(thetas),
+        se=np.array(ses),
+        n_items=np.array(lengths),
+        reasons=tuple(reasons),
+        administered=tuple(administered),
+        exposure=administered_count / n,
+        selected=selected_count / n,
+        seconds=seconds,
+        steps=int(sum(lengths)),
+    )
 
 
 # --- internals -----------------------------------------------------------------------------------

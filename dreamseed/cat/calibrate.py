@@ -1,11 +1,19 @@
 """Command line: calibrate item parameters from long-format responses (MML by EM).
 
     python -m dreamseed.cat.calibrate --responses RESP.csv --model 1PL|2PL|3PL --out PARAMS.csv
+    python -m dreamseed.cat.calibrate --responses RESP.csv --model GPCM|PCM|GRM --out PARAMS.csv
+    python -m dreamseed.cat.calibrate --responses RESP.csv --item-models MODELS.csv \\
+        [--anchors BANK.csv] --out PARAMS.csv
 
-RESP.csv has columns ``person,item,response`` (0/1), one row per answer; pairs never asked
-are simply absent. PARAMS.csv gets ``item,a,b,c,d,se_a,se_b,se_c,flag,n_responses``, one row
-per item (empty cells where a value was not estimated). The last line printed is a JSON
-summary. Bad input exits with status 2 and a message naming the file, line and column.
+RESP.csv has columns ``person,item,response`` (0/1, or scores 0..m for polytomous items), one
+row per answer; pairs never asked are simply absent. For 1PL/2PL/3PL PARAMS.csv gets
+``item,a,b,c,d,se_a,se_b,se_c,flag,n_responses``, one row per item (empty cells where a value
+was not estimated). Polytomous models, a mixed bank (MODELS.csv: ``item,model[,categories]``)
+or anchors (a bank file whose ids name items held at their parameters, e.g. for pilot items)
+use :func:`dreamseed.cat.calibration_poly.calibrate_poly` and write a mixed bank file
+(``item,model,a,b1..bM,c,se_...,flag,anchor,n_responses``; see :mod:`dreamseed.cat.polycsv`).
+The last line printed is a JSON summary. Bad input exits with status 2 and a message naming
+the file, line and column.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from .calibration import (
 )
 from .csvio import TEXT, read_table, write_table
 from .exceptions import CatError
+from .polycsv import POLYTOMOUS_MODELS, run_mixed_calibration
 
 EXIT_BAD_INPUT = 2
 OUTPUT_COLUMNS = ("item", "a", "b", "c", "d", "se_a", "se_b", "se_c", "flag", "n_responses")
@@ -36,7 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Calibrate 1PL/2PL/3PL item parameters by marginal maximum likelihood (EM).",
     )
     parser.add_argument("--responses", required=True, help="CSV with person,item,response")
-    parser.add_argument("--model", required=True, choices=MODELS)
+    parser.add_argument("--model", choices=MODELS + POLYTOMOUS_MODELS)
+    parser.add_argument("--item-models", help="CSV item,model[,categories] for a mixed bank")
+    parser.add_argument("--anchors", help="bank CSV of anchor items held fixed (matched by id)")
     parser.add_argument("--out", required=True, help="output CSV of item parameters")
     parser.add_argument(
         "--min-responses",
@@ -96,7 +107,12 @@ def read_responses(path: str):
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not (args.model or args.item_models):
+        parser.error("give --model or --item-models")
+    if args.model in POLYTOMOUS_MODELS or args.item_models or args.anchors:
+        return run_mixed_calibration(args)
     try:
         person, item, response, labels, n_persons = read_responses(args.responses)
         result = calibrate(

@@ -556,6 +556,40 @@ def item_information_scalar(theta: float, model: int, a: float, thresholds, c, d
     return info
 
 
+def category_probabilities_scalar(theta: float, model: int, a: float, thresholds, c, d):
+    """Category probabilities of one item at one ability, as a list of floats (per-answer use
+    in simulations); same values as :func:`category_probabilities`."""
+    if model == MODEL_DICHOTOMOUS:
+        p = c + (d - c) * _expit(a * (theta - thresholds[0]))
+        return [1.0 - p, p]
+    if model == MODEL_GPCM:
+        sums, total = [0.0], 0.0
+        for b in thresholds:
+            total += a * (theta - b)
+            sums.append(total)
+        top = max(sums)
+        weights = [math.exp(s - top) for s in sums]
+        norm = sum(weights)
+        return [w / norm for w in weights]
+    stars = [1.0] + [_expit(a * (theta - b)) for b in thresholds] + [0.0]
+    return [stars[k] - stars[k + 1] for k in range(len(stars) - 1)]
+
+
+def draw_score(probabilities, u: float) -> int:
+    r"""The score drawn by a uniform ``u`` in [0, 1): the largest ``k`` with
+    :math:`u < P(X \ge k)`. For a dichotomous item this is ``1`` exactly when
+    :math:`u < P_1`, the draw of :func:`dreamseed.cat.simulation.simulate`, so both
+    simulations give the same answers from the same random stream."""
+    tail, score = 1.0, 0
+    for k in range(1, len(probabilities)):
+        tail -= probabilities[k - 1]
+        if u < tail:
+            score = k
+        else:
+            break
+    return score
+
+
 def _expit(z: float) -> float:
     if z >= 0:
         return 1.0 / (1.0 + math.exp(-z))

@@ -6,7 +6,9 @@
         [--seed S] --out OUT.csv
 
 BANK.csv has columns ``a,b,c`` and optionally ``d``, ``id`` (or ``item``), ``content`` and
-``exposure_k`` (Sympson-Hetter parameters, default 1). A parameter file written by
+``exposure_k`` (Sympson-Hetter parameters, default 1). A bank with polytomous items has a
+``model`` column and category thresholds in ``b1, b2, ...`` (see
+:mod:`dreamseed.cat.polycsv`); examinees then score 0..m on those items. A parameter file written by
 ``dreamseed.cat.calibrate`` works as a bank: its items flagged as not estimated are skipped.
 THETAS.csv has a column ``theta`` (and optionally ``examinee``). OUT.csv gets one row per
 examinee: ``examinee,true_theta,theta,se,n_items``. The last line printed is a JSON summary.
@@ -21,9 +23,11 @@ import sys
 
 import numpy as np
 
+from .adaptive_poly import PolyItemPool, simulate_poly
 from .csvio import NUMBER, TEXT, read_table, write_table
 from .estimation import ESTIMATORS
 from .exceptions import CatError, ConfigurationError, InvalidParametersError
+from .polycsv import is_mixed_bank_file, read_mixed_bank
 from .pool import ItemPool
 from .selection import SELECTOR_MFI, SELECTOR_RANDOMESQUE, SELECTOR_SYMPSON_HETTER
 from .simulation import simulate
@@ -105,7 +109,10 @@ def parse_content_targets(text: str | None) -> dict[str, float] | None:
 
 
 def read_bank(path: str) -> ItemPool:
-    """Read BANK.csv into a pool, mapping parameter errors back to file lines."""
+    """Read BANK.csv into a pool, mapping parameter errors back to file lines (a mixed bank
+    file gives a :class:`~dreamseed.cat.adaptive_poly.PolyItemPool`)."""
+    if is_mixed_bank_file(path):
+        return read_mixed_bank(path)
     table = read_table(
         path,
         required=_BANK_COLUMNS,
@@ -169,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
         content_targets = parse_content_targets(args.content_targets)
         pool = read_bank(args.bank)
         names, thetas = read_thetas(args.thetas)
-        result = simulate(
+        run = simulate_poly if isinstance(pool, PolyItemPool) else simulate
+        result = run(
             pool,
             thetas,
             rules=rules,
