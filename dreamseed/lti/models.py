@@ -163,6 +163,8 @@ class LtiContext(models.Model):
     memberships_url = models.URLField(max_length=1000, blank=True)
     roster_synced_at = models.DateTimeField(null=True, blank=True)
     roster_sync_summary = models.CharField(max_length=255, blank=True)
+    # Why the latest sync (a background one, after a launch) failed; empty once one succeeds.
+    roster_sync_error = models.CharField(max_length=500, blank=True)
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import requests
 from django.contrib.auth.hashers import make_password
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,6 +27,7 @@ from dreamseed.lti.launch import CachedTokenConnector, registration_for
 from dreamseed.lti.models import NRPS_SCOPE, LtiContext, LtiIdentity
 from dreamseed.lti.roles import ROLE_RANK, account_role, teaches_course
 from dreamseed.lti.services import personal_data, username_for
+from dreamseed.schools.licensing import assert_can_add_students
 
 log = logging.getLogger(__name__)
 
@@ -111,10 +113,18 @@ def _next_page(link_header: str) -> str | None:
 
 
 def roster_sync(*, context: LtiContext) -> RosterSyncResult:
-    members = roster_fetch(context=context)
-    result = roster_apply(context=context, members=members)
+    """Fetch and apply the course's roster. A failure is kept on the course (the teacher sees it
+    on the LMS courses page, even when the sync ran in the background) and raised."""
+    try:
+        members = roster_fetch(context=context)
+        result = roster_apply(context=context, members=members)
+    except RosterSyncError as error:
+        LtiContext.objects.filter(pk=context.pk).update(roster_sync_error=str(error)[:500])
+        raise
     LtiContext.objects.filter(pk=context.pk).update(
-        roster_synced_at=timezone.now(), roster_sync_summary=result.summary()[:255]
+        roster_synced_at=timezone.now(),
+        roster_sync_summary=result.summary()[:255],
+        roster_sync_error="",
     )
     return result
 
@@ -130,8 +140,10 @@ def roster_apply(*, context: LtiContext, members: list[dict]) -> RosterSyncResul
             platform=platform, sub__in=list(by_sub)
         )
     }
-    # New people: one bulk insert of users (or re-link accounts made for them before).
-    new_subs = [sub for sub in by_sub if sub not in identities]
+    active = {sub for sub, member in by_sub.items() if member.get("status", ACTIVE) == ACTIVE}
+    # New people: one bulk insert of users (or re-link accounts made for them before). Members
+    # the LMS reports inactive get no account: there is nothing to enroll them in.
+    new_subs = [sub for sub in by_sub if sub not in identities and sub in active]
     usernames = {sub: username_for(platform, sub) for sub in new_subs}
     existing = {u.username: u for u in User.objects.filter(username__in=usernames.values())}
     to_create = []
@@ -147,6 +159,14 @@ def roster_apply(*, context: LtiContext, members: list[dict]) -> RosterSyncResul
                 **personal_data(member),
             )
         )
+    # New students take seats: all of them fit, or nobody is added (the sync stops here).
+    try:
+        assert_can_add_students(sum(1 for user in to_create if user.role == Role.STUDENT))
+    except ValidationError as error:
+        raise RosterSyncError(
+            _("The roster was not synced: %(reason)s Nobody was added or removed.")
+            % {"reason": error.messages[0]}
+        ) from error
     User.objects.bulk_create(to_create, batch_size=500)
     users_by_username = {**existing, **{user.username: user for user in to_create}}
     new_identities = [
@@ -171,7 +191,6 @@ def roster_apply(*, context: LtiContext, members: list[dict]) -> RosterSyncResul
             changed.append(user)
     User.objects.bulk_update(changed, ["first_name", "last_name", "email", "role"], batch_size=500)
 
-    active = {sub for sub, member in by_sub.items() if member.get("status", ACTIVE) == ACTIVE}
     students = [
         user_for[sub]
         for sub in active
@@ -191,7 +210,7 @@ def roster_apply(*, context: LtiContext, members: list[dict]) -> RosterSyncResul
         [ClassTeacher(school_class=school_class, teacher=teacher) for teacher in teachers],
         ignore_conflicts=True,
     )
-    gone = [user_for[sub] for sub in by_sub if sub not in active]
+    gone = [user_for[sub] for sub in by_sub if sub not in active and sub in user_for]
     removed = 0
     if gone and Enrollment.objects.filter(school_class=school_class, student__in=gone).exists():
         removed = class_unenroll_students(school_class=school_class, students=gone)

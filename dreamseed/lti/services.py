@@ -50,6 +50,12 @@ from dreamseed.lti.models import (
     LtiResourceLink,
 )
 from dreamseed.lti.roles import ROLE_RANK, account_role, learns_in_course, teaches_course
+from dreamseed.schools.licensing import (
+    LicenceReadOnly,
+    SeatLimitReached,
+    assert_can_add_students,
+    school_is_read_only,
+)
 
 log = logging.getLogger(__name__)
 
@@ -121,12 +127,30 @@ def personal_data(claims: dict) -> dict:
     return found
 
 
-def identity_user(*, platform: LtiPlatform, sub: str, roles, claims: dict) -> User:
+def _assert_may_create(role: str, *, read_only: bool) -> None:
+    """A new account: none while the school is read-only; a student takes one of the licence's
+    seats (checked under the school's row lock, in the launch's transaction)."""
+    if read_only:
+        raise LaunchRejected("read_only_new", "no new accounts while the licence has ended")
+    if role != Role.STUDENT:
+        return
+    try:
+        assert_can_add_students(1)
+    except LicenceReadOnly as error:
+        raise LaunchRejected("read_only_new", error.messages[0]) from error
+    except SeatLimitReached as error:
+        raise LaunchRejected("seats", error.messages[0]) from error
+
+
+def identity_user(
+    *, platform: LtiPlatform, sub: str, roles, claims: dict, read_only: bool = False
+) -> User:
     """The DreamSeed user for this LMS person, created on first sight.
 
     The role is set from the LMS roles when the user is made; later launches may raise it
     (a student who became a teacher) but never lower it: a teacher taking a course as a learner
-    somewhere stays a teacher here. Names and email follow the LMS when it sends them.
+    somewhere stays a teacher here. Names and email follow the LMS when it sends them. A new
+    student takes a seat; while the school is read-only nobody new is made.
     """
     role = account_role(roles)
     personal = personal_data(claims)
@@ -135,6 +159,7 @@ def identity_user(*, platform: LtiPlatform, sub: str, roles, claims: dict) -> Us
         username = username_for(platform, sub)
         user = User.objects.filter(username=username).first()
         if user is None:
+            _assert_may_create(role, read_only=read_only)
             user = User(username=username, role=role, password=make_password(None), **personal)
             user.save()
         try:
@@ -174,12 +199,13 @@ def _enroll(school_class: Class, user: User) -> None:
 
 
 def context_link(
-    *, platform: LtiPlatform, claim, user: User, roles, nrps_claim=None
+    *, platform: LtiPlatform, claim, user: User, roles, nrps_claim=None, read_only: bool = False
 ) -> LtiContext | None:
     """The DreamSeed class of the launch's course: made on a teacher's first launch, linked after.
 
     The launching person becomes one of its teachers (instructor roles) or is enrolled
-    (students).
+    (students). While the school is read-only nothing is made and nobody is added: people see
+    what they already had.
     """
     if not isinstance(claim, dict) or not claim.get("id"):
         return None
@@ -193,7 +219,7 @@ def context_link(
         .first()
     )
     if link is None:
-        if not instructor:
+        if not instructor or read_only:
             return None
         try:
             with transaction.atomic():
@@ -223,6 +249,8 @@ def context_link(
         setattr(link, name, updates[name])
     if changed:
         link.save(update_fields=changed)
+    if read_only:
+        return link
     if instructor:
         _teach(link.school_class, user)
     elif learns_in_course(roles) or user.role == Role.STUDENT:
@@ -269,6 +297,7 @@ def resource_link_record(
     has_course: bool,
     custom,
     ags_claim,
+    read_only: bool = False,
 ) -> LtiResourceLink:
     link, _created = LtiResourceLink.objects.get_or_create(
         platform=platform, resource_link_id=str(claim["id"])[:255]
@@ -285,8 +314,9 @@ def resource_link_record(
             value = ags_claim.get(key)
             if isinstance(value, str) and value:
                 updates[field] = value[:1000]
-    if link.assignment_id is None or (
-        context is not None and link.assignment.school_class_id != context.school_class_id
+    if not read_only and (
+        link.assignment_id is None
+        or (context is not None and link.assignment.school_class_id != context.school_class_id)
     ):
         assignment = _assignment_for(custom, context, has_course=has_course)
         if assignment is not None:
@@ -318,18 +348,28 @@ def launch_complete(*, platform: LtiPlatform, claims: dict, launch_id: str) -> L
     if message_type not in (RESOURCE_LINK_REQUEST, DEEP_LINKING_REQUEST):
         raise LaunchRejected("unsupported", f"message type {message_type!r}")
     roles = claims.get(CLAIM_ROLES) or []
+    read_only = school_is_read_only()
     with transaction.atomic():
-        user = identity_user(platform=platform, sub=str(claims["sub"]), roles=roles, claims=claims)
+        user = identity_user(
+            platform=platform,
+            sub=str(claims["sub"]),
+            roles=roles,
+            claims=claims,
+            read_only=read_only,
+        )
         context = context_link(
             platform=platform,
             claim=claims.get(CLAIM_CONTEXT),
             user=user,
             roles=roles,
             nrps_claim=claims.get(CLAIM_NRPS),
+            read_only=read_only,
         )
         if message_type == DEEP_LINKING_REQUEST:
             if user.role not in STAFF_ROLES:
                 raise LaunchRejected("teachers_only", "deep linking by a non-teacher")
+            if read_only:
+                raise LaunchRejected("read_only", "no new activities while the licence has ended")
             if context is None:
                 raise LaunchRejected("no_course", "deep linking outside a course")
             next_url = reverse("lti:deep_link", kwargs={"launch_id": launch_id})
@@ -342,10 +382,13 @@ def launch_complete(*, platform: LtiPlatform, claims: dict, launch_id: str) -> L
             has_course=has_course,
             custom=claims.get(CLAIM_CUSTOM),
             ags_claim=claims.get(CLAIM_AGS),
+            read_only=read_only,
         )
-        next_url = _landing(user, context, resource_link, has_course=has_course)
+        next_url = _landing(
+            user, context, resource_link, has_course=has_course, read_only=read_only
+        )
         instructor = user.role in STAFF_ROLES and teaches_course(roles)
-        if context is not None and instructor and context.memberships_url:
+        if context is not None and instructor and context.memberships_url and not read_only:
             from dreamseed.lti.tasks import roster_sync
 
             context_pk = context.pk
@@ -360,9 +403,13 @@ def enqueue(task, *args) -> None:
         log.exception("could not queue %s%r", task.name, args)
 
 
-def _landing(user: User, context, resource_link: LtiResourceLink, *, has_course: bool) -> str:
+def _landing(
+    user: User, context, resource_link: LtiResourceLink, *, has_course: bool, read_only: bool
+) -> str:
     assignment = resource_link.assignment
     if assignment is not None:
+        if user.role == Role.STUDENT and read_only:
+            return reverse("assessments:mine")  # no new test: their results
         if user.role == Role.STUDENT:
             _enroll(assignment.school_class, user)
             return reverse("assessments:start", kwargs={"pk": assignment.pk})

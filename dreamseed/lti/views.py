@@ -146,12 +146,46 @@ PROBLEMS = {
             "is of another kind."
         ),
     ),
+    "seats": (
+        gettext_lazy("No free seat for you at this school"),
+        gettext_lazy(
+            "DreamSeed at your school has given out every student seat its licence has, so "
+            "it cannot make your account yet. Tell your teacher: a school administrator can "
+            "add seats on DreamSeed's Billing page. Nothing was saved; open DreamSeed again "
+            "from your course once that is done."
+        ),
+    ),
+    "read_only_new": (
+        gettext_lazy("DreamSeed is read-only at this school"),
+        gettext_lazy(
+            "The school's DreamSeed licence has ended. People who used DreamSeed before can "
+            "still open it and see their results, but no new accounts can be made. A school "
+            "administrator can renew the licence on DreamSeed's Billing page."
+        ),
+    ),
+    "read_only": (
+        gettext_lazy("No new DreamSeed activities for now"),
+        gettext_lazy(
+            "The school's DreamSeed licence has ended, so DreamSeed is read-only: existing "
+            "activities still open and show results, but new ones cannot be added. A school "
+            "administrator can renew the licence on DreamSeed's Billing page."
+        ),
+    ),
     "forbidden": (
         gettext_lazy("This page belongs to another person's launch"),
         gettext_lazy("Open DreamSeed again from your course."),
     ),
 }
-FORBIDDEN_CODES = {"inactive", "teachers_only", "forbidden", "registration", "deployment"}
+FORBIDDEN_CODES = {
+    "inactive",
+    "teachers_only",
+    "forbidden",
+    "registration",
+    "deployment",
+    "seats",
+    "read_only_new",
+    "read_only",
+}
 NOTICES = {
     "course_not_ready": (
         gettext_lazy("Almost there"),

@@ -31,6 +31,8 @@ ALLOWED_PREFIXES = (
     "/billing/",  # renewing is the way out
     "/reports/",  # results and reports stay readable: requesting a report is allowed
     "/privacy/",  # a student's data export and deletion are owed whatever the licence
+    "/lti/login/",  # signing in from an LMS (people there often have no password); the launch
+    "/lti/launch/",  # itself creates nothing while read-only (dreamseed/lti/services.py)
 )
 # A student half-way through a test when the licence runs out may finish it (answers only; starting
 # a new test stays refused, here and in assessments.services).
