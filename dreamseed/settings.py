@@ -70,6 +70,11 @@ DATABASES["default"]["ENGINE"] = "dreamseed.core.db"
 DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
 if (prepare_threshold := env_int("DATABASE_PREPARE_THRESHOLD", 5)) > 0:
     DATABASES["default"]["OPTIONS"]["prepare_threshold"] = prepare_threshold
+# Seconds to wait for PostgreSQL to accept a connection: during a restart a request fails fast
+# with the "back in a moment" 503 (dreamseed/core/dbdown.py) instead of hanging; and the
+# Retry-After that response sends.
+DATABASES["default"]["OPTIONS"]["connect_timeout"] = env_int("DATABASE_CONNECT_TIMEOUT", 3)
+DATABASE_DOWN_RETRY_AFTER = env_int("DATABASE_DOWN_RETRY_AFTER", 5)
 # A connection that served a request without a database error less than this many seconds ago
 # skips the health check's round trip (dreamseed/core/db/base.py); 0 checks before every request.
 DATABASE_HEALTH_CHECK_GRACE = env_float("DATABASE_HEALTH_CHECK_GRACE", 1.0)
@@ -268,8 +273,18 @@ CACHES = {
         "KEY_FUNCTION": "django_tenants.cache.make_key",
         "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
         "KEY_PREFIX": f"test{TEST_RUN_ID}" if TESTING else "",
+        # Loopback Redis answers in microseconds; a server that does not is treated as down
+        # (dreamseed/core/cache.py: reads miss, writes are dropped) rather than waited for.
+        "OPTIONS": {
+            "socket_connect_timeout": env_float("CACHE_SOCKET_TIMEOUT", 0.5),
+            "socket_timeout": env_float("CACHE_SOCKET_TIMEOUT", 0.5),
+        },
     }
 }
+# After a failed cache call, seconds before Redis is asked again; and between two log lines
+# about the same outage.
+CACHE_RETRY_SECONDS = env_float("CACHE_RETRY_SECONDS", 1.0)
+CACHE_ERROR_LOG_SECONDS = env_float("CACHE_ERROR_LOG_SECONDS", 60.0)
 
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", f"{REDIS_URL}/{REDIS_DB_BROKER}")
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", f"{REDIS_URL}/{REDIS_DB_RESULTS}")

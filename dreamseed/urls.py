@@ -19,3 +19,6 @@ urlpatterns = [
     path("api/", include("dreamseed.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
+
+# A database that cannot be reached gets a short 503 with Retry-After, not the 500 page.
+handler500 = "dreamseed.core.dbdown.server_error"

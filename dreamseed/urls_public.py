@@ -13,3 +13,6 @@ urlpatterns = [
     path("stripe/", include("dreamseed.billing.urls_public")),
     path("operator/", admin.site.urls),
 ]
+
+# A database that cannot be reached gets a short 503 with Retry-After, not the 500 page.
+handler500 = "dreamseed.core.dbdown.server_error"

@@ -35,13 +35,21 @@ class HealthCheckMiddleware:
         if request.path == "/metrics":
             return _metrics(request)
         if request.path == "/readyz":
+            # Without PostgreSQL nothing works: take this instance out of the load balancer.
+            # Without Redis pages still work (cache misses, tasks kept in the outbox), and every
+            # instance shares the same Redis: pulling them all would turn a slowdown into an
+            # outage, so that is reported as "degraded" and stays ready.
             checks = {"database": health.check_database(), "redis": health.check_redis()}
-            ready = all(problem is None for problem in checks.values())
+            ready = checks["database"] is None
+            status = "ok" if checks["redis"] is None else "degraded"
             body = {
-                "status": "ok" if ready else "unavailable",
+                "status": status if ready else "unavailable",
                 "checks": {name: problem or "ok" for name, problem in checks.items()},
             }
-            return JsonResponse(body, status=200 if ready else 503)
+            response = JsonResponse(body, status=200 if ready else 503)
+            if not ready:
+                response["Retry-After"] = str(settings.DATABASE_DOWN_RETRY_AFTER)
+            return response
         return self.get_response(request)
 
 

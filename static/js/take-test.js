@@ -68,35 +68,60 @@
       if (button.disabled) return; // a double click sends once
       form.elements["response_time_ms"].value = Math.round(performance.now() - shownAt);
       button.disabled = true;
-      fetch(form.action, {
-        method: "POST",
-        body: new FormData(form),
-        headers: { "X-Requested-With": "fetch", "X-CSRFToken": csrfToken },
-        credentials: "same-origin"
-      }).then(function (response) {
-        if (!response.ok) throw new Error(String(response.status));
-        return response.json();
-      }).then(function (data) {
-        if (data.done) {
-          window.location.assign(data.url);
-        } else {
-          showQuestion(data.html);
-        }
-      }).catch(function () {
-        // Nothing is lost: the server either has the answer (and says so next time) or not.
-        button.disabled = false;
-        var message = form.getAttribute("data-offline");
-        var box = document.getElementById("connection-error");
-        if (!box) {
-          box = document.createElement("div");
-          box.id = "connection-error";
-          box.className = "form-errors";
-          box.setAttribute("role", "alert");
-          form.insertBefore(box, form.firstChild);
-        }
-        box.textContent = message;
-      });
+      send(form, button, new FormData(form), 0);
     });
+  }
+
+  // While the server restarts a part of itself it answers 503 with Retry-After (or the
+  // connection drops): the same answer is sent again, a few times. That is safe: the server
+  // records an answer once and, for a repeat, replies with the current question.
+  var RETRIES = 8;
+
+  function send(form, button, body, attempt) {
+    fetch(form.action, {
+      method: "POST",
+      body: body,
+      headers: { "X-Requested-With": "fetch", "X-CSRFToken": csrfToken },
+      credentials: "same-origin"
+    }).then(function (response) {
+      if (response.status === 503) {
+        var wait = parseInt(response.headers.get("Retry-After"), 10);
+        throw { retryAfter: isNaN(wait) ? 2 : wait };
+      }
+      if (!response.ok) throw { status: response.status };
+      return response.json();
+    }).then(function (data) {
+      if (data.done) {
+        window.location.assign(data.url);
+      } else {
+        showQuestion(data.html);
+      }
+    }).catch(function (problem) {
+      var retryable = !problem || problem.status === undefined; // a 503 or a dropped connection
+      if (retryable && attempt < RETRIES) {
+        showProblem(form, form.getAttribute("data-retrying"), "status");
+        var seconds = problem && problem.retryAfter ? problem.retryAfter : 1 + attempt;
+        window.setTimeout(function () {
+          send(form, button, body, attempt + 1);
+        }, Math.min(10, Math.max(1, seconds)) * 1000);
+        return;
+      }
+      // Nothing is lost: the server either has the answer (and says so next time) or not.
+      button.disabled = false;
+      showProblem(form, form.getAttribute("data-offline"), "alert");
+    });
+  }
+
+  function showProblem(form, message, role) {
+    var box = document.getElementById("connection-error");
+    if (!box) {
+      box = document.createElement("div");
+      box.id = "connection-error";
+      box.className = "form-errors";
+      form.insertBefore(box, form.firstChild);
+    }
+    box.setAttribute("role", role);
+    box.textContent = message;
   }
 
   document.addEventListener("keydown", function (event) {

@@ -14,12 +14,14 @@ def test_readyz_reports_database_and_redis(client, db):
     assert response.json()["checks"] == {"database": "ok", "redis": "ok"}
 
 
-def test_readyz_is_unavailable_when_redis_is_down(client, db, settings):
+def test_readyz_stays_ready_but_degraded_when_redis_is_down(client, db, settings):
+    """Redis only caches and brokers: every instance shares it, so failing readiness on it would
+    pull them all out of the load balancer and turn a slowdown into an outage."""
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:9/0"  # nothing listens on the discard port
     response = client.get("/readyz", HTTP_HOST="localhost")
-    assert response.status_code == 503
+    assert response.status_code == 200
     body = response.json()
-    assert body["status"] == "unavailable"
+    assert body["status"] == "degraded"
     assert body["checks"]["database"] == "ok"
     assert body["checks"]["redis"] != "ok"
 
