@@ -9,6 +9,10 @@
    and a sparse design (each person answered 30 of the 100).
 3. CAT accuracy at 5/10/20/30/40 items for 1PL/2PL/3PL banks: RMSE, bias and conditional
    RMSE by ability band, beside the Rasch floor 2/sqrt(L).
+4. 2PL calibration on sparse adaptive data (a 200-item bank, 3,000 simulees, a 25-item CAT with
+   randomesque 5, run by the engine itself), several seeds, free and anchored fits: RMSE of a
+   and b on the items flagged usable, and how many items are stuck at their starting values
+   or against a bound.
 
 Both CAT engines draw their simulated answers from the same seeded stream (common random
 numbers). catsim and girth come from requirements/bench.txt; the engine itself never imports
@@ -353,6 +357,88 @@ def bench_calibration(n_items: int, n_persons: int, per_person: int, seed: int) 
     return checks
 
 
+# --- 4. Calibration on data from the CAT itself -------------------------------------------------
+
+ADAPTIVE_ITEMS, ADAPTIVE_LENGTH, ADAPTIVE_FREE = 200, 25, 40
+
+
+def _adaptive_data(seed: int, n_simulees: int):
+    rng = np.random.default_rng(seed)
+    truth = make_params(rng.normal(0, 1, ADAPTIVE_ITEMS), a=rng.lognormal(0, 0.25, ADAPTIVE_ITEMS))
+    result = simulate(
+        ItemPool(truth),
+        rng.normal(0, 1, n_simulees),
+        rules=StoppingRule(max_items=ADAPTIVE_LENGTH),
+        selector="randomesque",
+        randomesque_k=5,
+        rng=rng,
+    )
+    return (truth, *result.long_format())
+
+
+def _adaptive_row(label, seed, params, flags, truth, considered):
+    """One table row; `considered` marks the items the fit was asked to estimate."""
+    flags = np.array(flags, dtype=object)
+    estimated = considered & np.isfinite(params[:, 1])
+    ok = estimated & (flags == "")
+    # Stuck: the slope never left its starting value 1, or b ran into the +-10 limit region.
+    stuck = estimated & ((params[:, 0] == 1.0) | (np.abs(params[:, 1]) > 9.0))
+    return [
+        label,
+        seed,
+        int(estimated.sum()),
+        int(ok.sum()),
+        f"{rmse(params[ok, 0], truth[ok, 0]):.3f}",
+        f"{rmse(params[ok, 1], truth[ok, 1]):.3f}",
+        f"{np.abs(params[ok, 1] - truth[ok, 1]).max():.2f}",
+        int(stuck.sum()),
+        int((stuck & ok).sum()),
+    ]
+
+
+def bench_adaptive_calibration(seeds, n_simulees: int) -> list[str]:
+    from dreamseed.cat.linking import calibrate_with_anchors
+
+    print(
+        f"\n== 4. 2PL calibration on CAT data: {ADAPTIVE_ITEMS} items, {n_simulees} simulees, "
+        f"{ADAPTIVE_LENGTH}-item CAT, randomesque 5 =="
+    )
+    rows = []
+    stuck_ok = 0
+    for seed in seeds:
+        truth, person, item, response = _adaptive_data(seed, n_simulees)
+        free = calibrate(person, item, response, n_items=ADAPTIVE_ITEMS, model="2PL")
+        rows.append(
+            _adaptive_row(
+                "free", seed, free.params, free.flags, truth, np.ones(ADAPTIVE_ITEMS, bool)
+            )
+        )
+        chosen = np.zeros(ADAPTIVE_ITEMS, dtype=bool)
+        chosen[np.random.default_rng(seed).choice(ADAPTIVE_ITEMS, ADAPTIVE_FREE, replace=False)] = 1
+        bank = truth.copy()
+        bank[chosen] = np.nan
+        anchored = calibrate_with_anchors(
+            person, item, response, params=bank, free=chosen, model="2PL"
+        )
+        rows.append(_adaptive_row("anchored", seed, anchored.params, anchored.flags, truth, chosen))
+        stuck_ok += rows[-1][-1] + rows[-2][-1]
+    print(
+        table(
+            ["fit", "seed", "estimated", "usable", "RMSE a", "RMSE b", "max |err b|", "stuck",
+             "stuck+usable"],
+            rows,
+        )
+    )  # fmt: skip
+    print(
+        "   usable = flag empty; RMSE over usable items. Anchored: 40 random items estimated\n"
+        "   with the other 160 held at their true values, as a calibration run does."
+    )
+    return [
+        f"CAT-data calibration: {stuck_ok} stuck item(s) flagged usable over {len(seeds)} seeds "
+        f"(target 0) -> {verdict(stuck_ok == 0)}"
+    ]
+
+
 def _fmt(pair):
     return [f"{pair[0]:.4f}", f"{pair[1]:.4f}"]
 
@@ -440,6 +526,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller run (about 30 s)")
     parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument(
+        "--only-adaptive", action="store_true", help="run only case 4 (calibration on CAT data)"
+    )
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
@@ -448,9 +537,14 @@ def main(argv: list[str] | None = None) -> int:
     else:
         cat_examinees, calib_persons, accuracy_examinees = 300, 5000, 2000
     print(f"engine_vs_peers {'(quick)' if args.quick else ''}: seed {args.seed}")
-    checks = bench_cat(cat_examinees, args.seed)
-    checks += bench_calibration(100, calib_persons, 30, args.seed)
-    bench_accuracy(accuracy_examinees, 1000, args.seed)
+    adaptive_seeds = [args.seed + k for k in range(3 if args.quick else 7)]
+    if args.only_adaptive:
+        checks = bench_adaptive_calibration(adaptive_seeds, 3000)
+    else:
+        checks = bench_cat(cat_examinees, args.seed)
+        checks += bench_calibration(100, calib_persons, 30, args.seed)
+        bench_accuracy(accuracy_examinees, 1000, args.seed)
+        checks += bench_adaptive_calibration(adaptive_seeds, 3000)
 
     print("\n== Targets ==")
     for line in checks:

@@ -72,12 +72,30 @@ GUESSING_BOUNDS = (1e-4, 0.6)
 DENSE_CELL_LIMIT = 5_000_000
 #: Responses per chunk when computing standard errors.
 _SE_CHUNK = 20_000
-#: Largest Fisher-scoring step allowed per parameter (a, beta, gamma), logits.
+#: Largest Fisher-scoring step allowed per parameter (a, beta, gamma), logits. A longer step
+#: is shrunk as a whole (all its components by the same factor), never clipped component by
+#: component: clipping can turn a step against the gradient, and then no halving helps and
+#: the item stays at its starting values.
 _MAX_STEP = 1.0
+#: Per-item convergence rule (:func:`item_convergence`). An item is ``not_converged`` when its
+#: estimates are still within STUCK_TOLERANCE of their starting values, or when one more
+#: Fisher-scoring step on the final marginal likelihood would still move a parameter (a,
+#: beta, gamma) by more than STEP_TOLERANCE logits: its gradient is not near zero.
+STUCK_TOLERANCE = 1e-6
+STEP_TOLERANCE = 0.05
+#: Largest standard errors of (a, b, c) accepted as a usable estimate; larger ones are
+#: flagged ``large_se``. SE(b) = 0.5 is a confidence interval of +-1 logit, the width of the
+#: whole middle third of a typical ability distribution; beyond it the difficulty is a guess.
+#: SE(a) grows with a itself, so its limit is looser; SE(c) = 0.15 spans most of c's range.
+DEFAULT_MAX_SE = (0.75, 0.5, 0.15)
 
 FLAG_TOO_FEW = "too_few_responses"
 FLAG_NO_VARIANCE = "no_variance"
 FLAG_AT_BOUND = "at_bound"
+FLAG_NOT_CONVERGED = "not_converged"
+FLAG_LARGE_SE = "large_se"
+#: Flags of items that were not estimated at all.
+NOT_ESTIMATED_FLAGS = (FLAG_TOO_FEW, FLAG_NO_VARIANCE)
 
 
 @dataclass(frozen=True)
@@ -93,7 +111,9 @@ class CalibrationResult:
         or not estimated. For the 1PL, ``se_a`` is the SE of the common slope.
     flags : tuple of str
         Per item: ``""`` (fine), ``"too_few_responses"``, ``"no_variance"`` (not estimated),
-        or ``"at_bound"`` (estimated, but a or b sits on its limit: treat with care).
+        ``"at_bound"`` (a or b sits on its limit), ``"not_converged"`` (the estimates did not
+        leave their starting values, or the likelihood's gradient is not near zero) or
+        ``"large_se"`` (a standard error beyond ``max_se``). Only ``""`` items are usable.
     n_responses : numpy.ndarray, shape (n_items,)
     iterations : int
     loglik : float
@@ -113,6 +133,9 @@ class CalibrationResult:
     model: str
     seconds: float = 0.0
     history: list[float] = field(default_factory=list, repr=False)
+    #: Per item, the largest parameter change one more Fisher-scoring step would make at the
+    #: estimates (logits; NaN for items not estimated): near zero for a converged item.
+    remaining_step: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def flagged(self) -> np.ndarray:
@@ -135,6 +158,7 @@ def calibrate(
     slope_prior: tuple[float, float] | None = DEFAULT_SLOPE_PRIOR,
     quadrature_points: int = QUADRATURE_POINTS,
     quadrature_bounds: tuple[float, float] = QUADRATURE_BOUNDS,
+    max_se: tuple[float, float, float] | None = DEFAULT_MAX_SE,
 ) -> CalibrationResult:
     """Fit a 1PL, 2PL or 3PL model by marginal maximum likelihood (EM).
 
@@ -157,6 +181,9 @@ def calibrate(
         None gives maximum likelihood.
     quadrature_points, quadrature_bounds :
         Integration grid over ability.
+    max_se : (se_a, se_b, se_c) or None
+        Items with a larger (or no finite) standard error are flagged ``large_se``; None
+        turns the check off.
 
     Returns
     -------
@@ -174,6 +201,7 @@ def calibrate(
     if model not in MODELS:
         raise ConfigurationError(f"unknown model {model!r}: choose one of {', '.join(MODELS)}")
     _check_options(max_iterations, tolerance, min_responses, c_prior, quadrature_points)
+    check_max_se(max_se)
     if slope_prior is not None and not (np.isfinite(slope_prior[0]) and slope_prior[1] > 0):
         raise ConfigurationError(
             f"slope_prior (mean, sd) needs a finite mean and sd > 0; got {slope_prior}"
@@ -215,6 +243,7 @@ def calibrate(
     log_weights -= np.log(np.exp(log_weights).sum())
     fitter = _MODEL_FITTERS[model](grid, c_prior, slope_prior)
     state = fitter.start(n_correct[estimable], n_responses[estimable])
+    start = fitter.to_abc(state)
 
     history: list[float] = []
     converged = False
@@ -243,14 +272,17 @@ def calibrate(
     params[estimable, :3] = estimates
     params[estimable, 3] = 1.0
     se[estimable] = fitter.standard_errors(state, data, posterior)
-
-    a, b = params[estimable, 0], params[estimable, 1]
-    at_bound = (
-        (a <= SLOPE_BOUNDS[0] * (1 + 1e-6))
-        | (a >= SLOPE_BOUNDS[1] * (1 - 1e-6))
-        | (np.abs(b) >= DIFFICULTY_LIMIT * (1 - 1e-6))
+    remaining = np.full(n_items, np.nan)
+    remaining[estimable] = np.abs(fitter.newton_step(state, *data.item_counts(posterior))).max(
+        axis=1
     )
-    flags[estimable[at_bound]] = FLAG_AT_BOUND
+    flags[estimable] = item_convergence(
+        start=start,
+        estimates=estimates,
+        se=se[estimable],
+        remaining_step=remaining[estimable],
+        max_se=max_se,
+    )
     return CalibrationResult(
         params=params,
         se=se,
@@ -262,7 +294,70 @@ def calibrate(
         model=model,
         seconds=time.perf_counter() - started,
         history=history,
+        remaining_step=remaining,
     )
+
+
+# --- the per-item convergence rule --------------------------------------------------------------
+
+
+def item_convergence(*, start, estimates, se, remaining_step, max_se=DEFAULT_MAX_SE) -> np.ndarray:
+    """Flag of every estimated item: ``""`` when its estimate is usable, otherwise why not.
+
+    In order of precedence:
+
+    * ``at_bound``: :math:`a` or :math:`|b|` reached its limit (SLOPE_BOUNDS, DIFFICULTY_LIMIT);
+    * ``not_converged``: no parameter moved more than STUCK_TOLERANCE from its starting value,
+      or one more Fisher-scoring step would move one by more than STEP_TOLERANCE (logits);
+    * ``large_se``: a standard error is not finite or exceeds ``max_se`` (a, b, c; ``c``
+      only where estimated).
+
+    Parameters
+    ----------
+    start, estimates : numpy.ndarray, shape (k, 3)
+        ``(a, b, c)`` where EM started and where it ended.
+    se : numpy.ndarray, shape (k, 3)
+    remaining_step : numpy.ndarray, shape (k,)
+    max_se : (se_a, se_b, se_c) or None
+
+    Returns
+    -------
+    numpy.ndarray of object (str), shape (k,)
+    """
+    start, estimates, se = (np.asarray(x, dtype=float) for x in (start, estimates, se))
+    flags = np.full(len(estimates), "", dtype=object)
+    if max_se is not None:
+        # A parameter the model fixes (c of the 1PL/2PL) has no SE and never moves.
+        estimated = np.isfinite(se) | (np.abs(estimates - start) > 0)
+        limits = np.asarray(max_se, dtype=float)
+        too_large = estimated & ~(se <= limits)
+        flags[too_large.any(axis=1)] = FLAG_LARGE_SE
+    moved = np.nanmax(np.abs(estimates - start), axis=1)
+    stuck = ~(moved > STUCK_TOLERANCE) | ~(np.asarray(remaining_step) <= STEP_TOLERANCE)
+    flags[stuck] = FLAG_NOT_CONVERGED
+    a, b = estimates[:, 0], estimates[:, 1]
+    at_bound = (
+        (a <= SLOPE_BOUNDS[0] * (1 + 1e-6))
+        | (a >= SLOPE_BOUNDS[1] * (1 - 1e-6))
+        | (np.abs(b) >= DIFFICULTY_LIMIT * (1 - 1e-6))
+    )
+    flags[at_bound] = FLAG_AT_BOUND
+    return flags
+
+
+def scaled_step(step: np.ndarray) -> np.ndarray:
+    """Shrink each item's Fisher-scoring step, keeping its direction, so that its largest
+    component is at most ``_MAX_STEP`` (shape (k, K))."""
+    largest = np.abs(step).max(axis=-1, keepdims=True)
+    return step / np.maximum(largest / _MAX_STEP, 1.0)
+
+
+def check_max_se(max_se) -> None:
+    if max_se is None:
+        return
+    values = np.asarray(max_se, dtype=float)
+    if values.shape != (3,) or not np.all(values > 0):
+        raise ConfigurationError(f"max_se must be three positive numbers (a, b, c); got {max_se}")
 
 
 # --- input checks ------------------------------------------------------------------------------
@@ -541,21 +636,28 @@ class _TwoPL:
             info[:, 0, 0] = 1.0 / (sd * sd * a * a)
         return score, info
 
+    def newton_step(self, state, correct, total):
+        """The full Fisher-scoring step on each item's expected complete-data objective (k, K).
+
+        With the counts of the final E step this is also the step on the marginal likelihood
+        (Fisher's identity), so its size says whether the item has converged.
+        """
+        derivative, p, q = self.gradients(state)
+        residual = (correct - total * p) / (p * q)
+        score = np.einsum("kq,kjq->kj", residual, derivative)
+        weight = total / (p * q)
+        info = np.einsum("kq,kiq,kjq->kij", weight, derivative, derivative)
+        prior_score, prior_info = self.prior_score_and_information(state)
+        score += prior_score
+        info += prior_info
+        info[:, range(self.n_free), range(self.n_free)] += 1e-9
+        return np.linalg.solve(info, score[..., None])[..., 0]
+
     def m_step(self, state, correct, total):
         """Fisher scoring with step halving on each item's expected complete-data objective."""
         state = state.copy()
         for _ in range(M_STEP_NEWTON_STEPS):
-            derivative, p, q = self.gradients(state)
-            residual = (correct - total * p) / (p * q)
-            score = np.einsum("kq,kjq->kj", residual, derivative)
-            weight = total / (p * q)
-            info = np.einsum("kq,kiq,kjq->kij", weight, derivative, derivative)
-            prior_score, prior_info = self.prior_score_and_information(state)
-            score += prior_score
-            info += prior_info
-            info[:, range(self.n_free), range(self.n_free)] += 1e-9
-            step = np.linalg.solve(info, score[..., None])[..., 0]
-            step = np.clip(step, -_MAX_STEP, _MAX_STEP)
+            step = scaled_step(self.newton_step(state, correct, total))
             state = self._line_search(state, step, correct, total)
         return state
 
@@ -639,6 +741,13 @@ class _OnePL(_TwoPL):
 
     def __init__(self, grid, c_prior, slope_prior):
         super().__init__(grid, c_prior, None)
+
+    def newton_step(self, state, correct, total):
+        """Each item's Fisher-scoring step on its intercept alone, shape (k, 1)."""
+        _, p, q = self.gradients(state)
+        residual = correct - total * p
+        weight = total * p * q
+        return (residual.sum(axis=1) / (weight.sum(axis=1) + 1e-9))[:, None]
 
     def m_step(self, state, correct, total):
         state = state.copy()

@@ -48,11 +48,10 @@ from scipy import sparse
 from scipy.special import expit, logit
 
 from .calibration import (  # the same priors, bounds, flags and numerics as free calibration
-    _MAX_STEP,
     DEFAULT_C_PRIOR,
+    DEFAULT_MAX_SE,
     DEFAULT_TOLERANCE,
     DIFFICULTY_LIMIT,
-    FLAG_AT_BOUND,
     FLAG_NO_VARIANCE,
     FLAG_TOO_FEW,
     GUESSING_BOUNDS,
@@ -61,7 +60,10 @@ from .calibration import (  # the same priors, bounds, flags and numerics as fre
     _check_long_data,
     _check_options,
     _safe_inverse,
+    check_max_se,
+    item_convergence,
     line_search,
+    scaled_step,
 )
 from .exceptions import ConfigurationError, InvalidParametersError
 from .irt import PROBABILITY_FLOOR, log_probabilities, validate_params
@@ -91,8 +93,9 @@ class AnchoredCalibrationResult:
         model fixes (``c`` of the 1PL/2PL, ``a`` of the 1PL) and for items not estimated.
     free : numpy.ndarray of bool, shape (n_items,)
     flags : tuple of str
-        For free items: ``""``, ``"too_few_responses"``, ``"no_variance"`` (not estimated) or
-        ``"at_bound"``; always ``""`` for anchors.
+        For free items: ``""``, ``"too_few_responses"``, ``"no_variance"`` (not estimated),
+        ``"at_bound"``, ``"not_converged"`` or ``"large_se"`` (see
+        :func:`dreamseed.cat.calibration.item_convergence`); always ``""`` for anchors.
     n_responses : numpy.ndarray, shape (n_items,)
     theta, theta_sd : numpy.ndarray, shape (n_persons,)
         Each person's posterior mean (EAP) and standard deviation at the estimates; NaN for
@@ -121,6 +124,9 @@ class AnchoredCalibrationResult:
     loglik: float
     model: str
     seconds: float = 0.0
+    #: Per item, the largest change one more Fisher-scoring step would make at the estimates
+    #: (logits); NaN for anchors and items not estimated.
+    remaining_step: np.ndarray | None = None
 
 
 def calibrate_with_anchors(
@@ -140,6 +146,7 @@ def calibrate_with_anchors(
     quadrature_points: int = QUADRATURE_POINTS,
     quadrature_bounds: tuple[float, float] = QUADRATURE_BOUNDS,
     progress: Callable[[int, int], None] | None = None,
+    max_se: tuple[float, float, float] | None = DEFAULT_MAX_SE,
 ) -> AnchoredCalibrationResult:
     """Estimate the free items with the anchor items' parameters held fixed.
 
@@ -170,6 +177,8 @@ def calibrate_with_anchors(
         Integration grid over ability.
     progress : callable(iteration, max_iterations), optional
         Called after every EM cycle; an exception it raises stops the calibration.
+    max_se : (se_a, se_b, se_c) or None
+        Free items with a larger (or no finite) standard error are flagged ``large_se``.
 
     Returns
     -------
@@ -189,6 +198,7 @@ def calibrate_with_anchors(
     if model not in MODELS:
         raise ConfigurationError(f"unknown model {model!r}: choose one of {', '.join(MODELS)}")
     _check_options(max_iterations, tolerance, min_responses, c_prior, quadrature_points)
+    check_max_se(max_se)
     bank, free = _check_bank(params, free)
     n_items = len(bank)
     person, item, answer, n_persons = _check_responses(
@@ -244,6 +254,7 @@ def calibrate_with_anchors(
     slope_1pl = float(np.median(bank[anchors, 0])) if len(anchors) else 1.0
     fitter = _Fitter(model, grid, c_prior, slope_1pl)
     state = fitter.start(n_correct[estimable], n_responses[estimable])
+    start = fitter.to_abc(state)
     mean, sd = 0.0, 1.0
     converged = False
     iterations = 0
@@ -272,13 +283,17 @@ def calibrate_with_anchors(
     out_params[estimable, :3] = estimates
     out_params[estimable, 3] = 1.0
     out_se[estimable] = fitter.standard_errors(state, data, posterior)
-    a, b = estimates[:, 0], estimates[:, 1]
-    at_bound = (
-        (a <= SLOPE_BOUNDS[0] * (1 + 1e-6))
-        | (a >= SLOPE_BOUNDS[1] * (1 - 1e-6))
-        | (np.abs(b) >= DIFFICULTY_LIMIT * (1 - 1e-6))
+    remaining = np.full(n_items, np.nan)
+    remaining[estimable] = np.abs(fitter.newton_step(state, *data.item_counts(posterior))).max(
+        axis=1
     )
-    flags[estimable[at_bound]] = FLAG_AT_BOUND
+    flags[estimable] = item_convergence(
+        start=start,
+        estimates=estimates,
+        se=out_se[estimable],
+        remaining_step=remaining[estimable],
+        max_se=max_se,
+    )
     eap = posterior @ grid
     theta[persons_used] = eap
     theta_sd[persons_used] = np.sqrt(np.clip(posterior @ grid**2 - eap**2, 0.0, None))
@@ -297,6 +312,7 @@ def calibrate_with_anchors(
         loglik=float(loglik),
         model=model,
         seconds=time.perf_counter() - started,
+        remaining_step=remaining,
     )
 
 
@@ -619,19 +635,25 @@ class _Fitter:
             state[:, 2] = np.clip(state[:, 2], *logit(np.array(GUESSING_BOUNDS)))
         return state
 
+    def newton_step(self, state, correct, total):
+        """The full Fisher-scoring step of the free parameters, shape (k, K); with the final
+        E step's counts, the step on the marginal likelihood (Fisher's identity)."""
+        n_free = len(self.free_columns)
+        p, q, derivative = self.curves(state)
+        residual = (correct - total * p) / (p * q)
+        score = np.einsum("kq,kjq->kj", residual, derivative)
+        info = np.einsum("kq,kiq,kjq->kij", total / (p * q), derivative, derivative)
+        prior_score, prior_info = self.prior_score_and_information(state)
+        score += prior_score
+        info += prior_info
+        info[:, range(n_free), range(n_free)] += 1e-9
+        return np.linalg.solve(info, score[..., None])[..., 0]
+
     def m_step(self, state, correct, total):
         state = state.copy()
-        n_free = len(self.free_columns)
         for _ in range(M_STEP_NEWTON_STEPS):
-            p, q, derivative = self.curves(state)
-            residual = (correct - total * p) / (p * q)
-            score = np.einsum("kq,kjq->kj", residual, derivative)
-            info = np.einsum("kq,kiq,kjq->kij", total / (p * q), derivative, derivative)
-            prior_score, prior_info = self.prior_score_and_information(state)
-            score += prior_score
-            info += prior_info
-            info[:, range(n_free), range(n_free)] += 1e-9
-            step = np.clip(np.linalg.solve(info, score[..., None])[..., 0], -_MAX_STEP, _MAX_STEP)
+            # Shrunk as a whole, never clipped per component (see calibration._MAX_STEP).
+            step = scaled_step(self.newton_step(state, correct, total))
             full = np.zeros_like(state)
             full[:, self.free_columns] = step
             state = self._line_search(state, full, correct, total)

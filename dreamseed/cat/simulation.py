@@ -42,6 +42,8 @@ class SimulationResult:
         Time spent in the test loop (selection, estimation, simulated answers).
     steps : int
         Items administered in total.
+    responses : tuple of tuple of int
+        The simulated answers (0/1), aligned with ``administered``.
     """
 
     true_theta: np.ndarray
@@ -54,6 +56,7 @@ class SimulationResult:
     selected: np.ndarray
     seconds: float
     steps: int
+    responses: tuple[tuple[int, ...], ...] = ()
 
     @property
     def rmse(self) -> float:
@@ -69,6 +72,18 @@ class SimulationResult:
     def ms_per_step(self) -> float:
         """Milliseconds per administered item (select + update + simulated answer)."""
         return 1000.0 * self.seconds / max(self.steps, 1)
+
+    def long_format(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(person, item, response)`` arrays, one entry per answer, as calibration takes them.
+
+        Calibrating from these (the answers the adaptive test actually saw, not answers drawn
+        again) keeps the selection ignorable: each item was chosen from the earlier answers.
+        """
+        lengths = [len(items) for items in self.administered]
+        person = np.repeat(np.arange(len(lengths)), lengths)
+        item = np.fromiter((i for items in self.administered for i in items), dtype=np.intp)
+        answer = np.fromiter((u for row in self.responses for u in row), dtype=np.int8)
+        return person, item, answer
 
     def summary(self) -> dict:
         """The figures the command-line tool prints, as plain JSON-ready values."""
@@ -113,7 +128,7 @@ def simulate(
         raise ConfigurationError("true abilities must be finite numbers")
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     params = pool.params.tolist()  # Python floats: the per-answer probability is scalar math
-    thetas, ses, lengths, reasons, administered = [], [], [], [], []
+    thetas, ses, lengths, reasons, administered, responses = [], [], [], [], [], []
     administered_count = np.zeros(pool.n_items)
     selected_count = np.zeros(pool.n_items)
 
@@ -141,6 +156,7 @@ def simulate(
         lengths.append(step.n_items)
         reasons.append(step.reason)
         administered.append(tuple(session.administered))
+        responses.append(tuple(session.responses))
         if session.set_aside:
             selected_count[session.set_aside] += 1
     seconds = time.perf_counter() - started
@@ -160,6 +176,7 @@ def simulate(
         selected=selected_count / n,
         seconds=seconds,
         steps=int(sum(lengths)),
+        responses=tuple(responses),
     )
 
 
