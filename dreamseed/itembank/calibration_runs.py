@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from dreamseed.accounts.models import User
-from dreamseed.cat.calibration import calibrate
+from dreamseed.cat.calibration import DEFAULT_MAX_SE, calibrate
 from dreamseed.cat.exceptions import CatError
 from dreamseed.cat.linking import calibrate_with_anchors, mean_sigma, posterior_means, rescale
 from dreamseed.itembank.models import (
@@ -41,9 +41,18 @@ from dreamseed.itembank.models import (
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MIN_RESPONSES = 50
-FLAG_AT_BOUND = "at_bound"
-MIN_RESPONSES_FLOOR = 5
+#: Responses per item a run asks for by default, and the least it accepts, by model. With
+#: fewer, the estimates are mostly noise: about 100 answers pin a Rasch difficulty to within
+#: +-0.2-0.3 logits; a 2PL slope needs a few hundred; the 3PL's guessing parameter is only
+#: identified by many answers from low-ability students, so it needs more again.
+DEFAULT_MIN_RESPONSES_BY_MODEL = {"1PL": 100, "2PL": 250, "3PL": 500}
+MIN_RESPONSES_FLOOR_BY_MODEL = {"1PL": 50, "2PL": 100, "3PL": 200}
+DEFAULT_MIN_RESPONSES = DEFAULT_MIN_RESPONSES_BY_MODEL["3PL"]
+MIN_RESPONSES_FLOOR = min(MIN_RESPONSES_FLOOR_BY_MODEL.values())
+#: Standard-error limits a teacher may set: never looser than these.
+DEFAULT_MAX_SE_A, DEFAULT_MAX_SE_B, MAX_SE_C = DEFAULT_MAX_SE
+LOOSEST_MAX_SE_A = 1.5
+LOOSEST_MAX_SE_B = 1.0
 MAX_ITEMS_PER_RUN = 3000
 #: Observed proportions for the plots: ability groups of this width, shown with >= this many.
 OBSERVED_BIN_WIDTH = 0.5
@@ -78,19 +87,47 @@ def pilot_items_ready(*, min_responses: int):
     )
 
 
+def min_responses_error(*, model: str, min_responses: int) -> str | None:
+    """Why `min_responses` is too low for `model`, or None."""
+    floor = MIN_RESPONSES_FLOOR_BY_MODEL.get(model, MIN_RESPONSES_FLOOR)
+    if min_responses >= floor:
+        return None
+    return _(
+        "A %(model)s calibration needs at least %(n)s responses per item: with fewer, the "
+        "estimates are mostly noise."
+    ) % {"model": model, "n": floor}
+
+
 @transaction.atomic
 def calibration_run_create(
     *,
     kind: str,
     model: str,
-    min_responses: int,
     created_by: User | None,
+    min_responses: int | None = None,
+    max_se_a: float | None = None,
+    max_se_b: float | None = None,
     items=None,
 ) -> CalibrationRun:
-    """Queue a run; its task starts once this transaction commits."""
-    if min_responses < MIN_RESPONSES_FLOOR:
+    """Queue a run; its task starts once this transaction commits.
+
+    ``min_responses``, ``max_se_a`` and ``max_se_b`` default to the model's recommended
+    values; lower minimums and looser limits than the floors are refused.
+    """
+    if min_responses is None:
+        min_responses = DEFAULT_MIN_RESPONSES_BY_MODEL.get(model, DEFAULT_MIN_RESPONSES)
+    max_se_a = DEFAULT_MAX_SE_A if max_se_a is None else max_se_a
+    max_se_b = DEFAULT_MAX_SE_B if max_se_b is None else max_se_b
+    problem = min_responses_error(model=model, min_responses=min_responses)
+    if problem:
+        raise ValidationError({"min_responses": problem})
+    if not 0 < max_se_a <= LOOSEST_MAX_SE_A:
         raise ValidationError(
-            {"min_responses": _("Use at least %(n)s responses.") % {"n": MIN_RESPONSES_FLOOR}}
+            {"max_se_a": _("Use a limit above 0 and at most %(n)s.") % {"n": LOOSEST_MAX_SE_A}}
+        )
+    if not 0 < max_se_b <= LOOSEST_MAX_SE_B:
+        raise ValidationError(
+            {"max_se_b": _("Use a limit above 0 and at most %(n)s.") % {"n": LOOSEST_MAX_SE_B}}
         )
     if (
         CalibrationRun.objects.select_for_update()
@@ -119,7 +156,12 @@ def calibration_run_create(
             _("Calibrate at most %(n)s items at a time.") % {"n": MAX_ITEMS_PER_RUN}
         )
     run = CalibrationRun.objects.create(
-        kind=kind, model=model, min_responses=min_responses, created_by=created_by
+        kind=kind,
+        model=model,
+        min_responses=min_responses,
+        max_se_a=max_se_a,
+        max_se_b=max_se_b,
+        created_by=created_by,
     )
     CalibrationResult.objects.bulk_create(
         [
@@ -172,21 +214,42 @@ def calibration_run_discard(*, run: CalibrationRun, user: User) -> None:
 
 @transaction.atomic
 def calibration_run_accept(
-    *, run: CalibrationRun, accepted_by: User, promote_pilots: bool = True
+    *,
+    run: CalibrationRun,
+    accepted_by: User,
+    promote_pilots: bool = False,
+    result_ids: list[int] | None = None,
 ) -> int:
-    """Apply the new parameters (and SEs) to the items, all at once; returns how many changed.
+    """Apply the new parameters (and SEs) of the chosen items, all at once; returns how many.
 
-    Sessions already running keep scoring with the parameters they started with (attempts
-    store theirs); new sessions use the new ones (BankRevision is bumped). Refused if an item's
-    parameters changed since the run started: its estimates were made against the old ones.
+    ``result_ids`` are the run's results to apply; None means the ones the review page
+    pre-selects (passed every check, no drift). Only estimates with an empty flag can be
+    applied: one that did not converge, sits on a bound or has too large a standard error is
+    refused, by name. Sessions already running keep scoring with the parameters they started
+    with (attempts store theirs); new sessions use the new ones (BankRevision is bumped).
+    Refused if an item's parameters changed since the run started: its estimates were made
+    against the old ones.
     """
     run = CalibrationRun.objects.select_for_update().get(pk=run.pk)
     if run.status != CalibrationStatus.SUCCEEDED:
         raise ValidationError(_("Only a finished calibration waiting for review can be accepted."))
-    # Estimates that ran into a bound (a slope or difficulty at its limit) are shown, not applied.
-    results = list(
-        run.results.select_related("item").filter(new_b__isnull=False).exclude(flag=FLAG_AT_BOUND)
-    )
+    everything = list(run.results.select_related("item"))
+    if result_ids is None:
+        results = [r for r in everything if r.is_applicable and not r.has_drift]
+    else:
+        wanted = set(result_ids)
+        results = [r for r in everything if r.pk in wanted]
+        refused = sorted(r.item.external_id for r in results if not r.is_applicable)
+        if refused:
+            raise ValidationError(
+                _(
+                    "These items' estimates did not pass the checks and cannot be "
+                    "applied: %(items)s."
+                )
+                % {"items": ", ".join(refused[:10]) + ("…" if len(refused) > 10 else "")}
+            )
+    if not results:
+        raise ValidationError(_("Choose at least one item whose new parameters to apply."))
     items = Item.objects.select_for_update().in_bulk([result.item_id for result in results])
     stale = [
         items[result.item_id].external_id
@@ -208,7 +271,7 @@ def calibration_run_accept(
         item.a, item.b, item.c, item.d = result.new_parameters
         item.se_a, item.se_b, item.se_c = result.se_a, result.se_b, result.se_c
         item.model = run.model
-        if promote_pilots and item.status == ItemStatus.PILOT and not result.flag:
+        if promote_pilots and item.status == ItemStatus.PILOT:
             item.status = ItemStatus.ACTIVE
         item.updated = timezone.now()
         changed.append(item)
@@ -343,6 +406,7 @@ def _execute(run: CalibrationRun, progress: _Progress) -> None:
             model=run.model,
             n_persons=len(unique_sessions),
             min_responses=run.min_responses,
+            max_se=(run.max_se_a, run.max_se_b, MAX_SE_C),
             progress=progress.em_cycle,
         )
         estimates, se, flags, n_responses = (
@@ -369,6 +433,7 @@ def _execute(run: CalibrationRun, progress: _Progress) -> None:
             n_persons=len(unique_sessions),
             model=run.model,
             min_responses=run.min_responses,
+            max_se=(run.max_se_a, run.max_se_b, MAX_SE_C),
         )
         estimates, se, flags, n_responses = (
             outcome.params,
@@ -380,7 +445,9 @@ def _execute(run: CalibrationRun, progress: _Progress) -> None:
             n_anchors=0, iterations=outcome.iterations, converged=outcome.converged,
             method=CalibrationMethod.FREE_UNLINKED,
         )  # fmt: skip
-        common = np.isfinite(params[:, 1]) & np.isfinite(estimates[:, 1]) & free
+        # Link through the items whose estimates passed the checks only.
+        usable = np.array([flag == "" for flag in flags], dtype=bool)
+        common = np.isfinite(params[:, 1]) & np.isfinite(estimates[:, 1]) & free & usable
         if common.sum() >= 2 and np.std(estimates[common, 1]) > 0 and np.std(params[common, 1]) > 0:
             slope, intercept = mean_sigma(params[common, 1], estimates[common, 1])
             estimates, se = rescale(estimates, se, slope=slope, intercept=intercept)
@@ -473,6 +540,8 @@ def _save(run, results, unique_items, free, estimates, se, flags, n_responses, o
         ],
         batch_size=1000,
     )
+    locked.n_estimated = sum(1 for result in results.values() if result.is_estimated)
+    locked.n_usable = sum(1 for result in results.values() if result.is_applicable)
     for name, value in summary.items():
         setattr(locked, name, value)
     locked.status = CalibrationStatus.SUCCEEDED

@@ -1,8 +1,17 @@
 from django import forms
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from dreamseed.core.uploads import upload_check
-from dreamseed.itembank.calibration_runs import DEFAULT_MIN_RESPONSES, MIN_RESPONSES_FLOOR
+from dreamseed.itembank.calibration_runs import (
+    DEFAULT_MAX_SE_A,
+    DEFAULT_MAX_SE_B,
+    DEFAULT_MIN_RESPONSES_BY_MODEL,
+    LOOSEST_MAX_SE_A,
+    LOOSEST_MAX_SE_B,
+    MIN_RESPONSES_FLOOR_BY_MODEL,
+    min_responses_error,
+)
 from dreamseed.itembank.import_export import IMPORT_EXTENSIONS, IMPORT_MAX_BYTES
 from dreamseed.itembank.models import CALIBRATION_MODELS, IrtModel, Item, ItemStatus
 from dreamseed.itembank.sanitize import option_source, stem_source
@@ -219,17 +228,60 @@ class CalibrationForm(forms.Form):
     )
     min_responses = forms.IntegerField(
         label=_("Minimum responses per item"),
-        min_value=MIN_RESPONSES_FLOOR,
+        required=False,
+        # The floor depends on the model: clean() says which, and why.
+        min_value=1,
         max_value=1_000_000,
-        initial=DEFAULT_MIN_RESPONSES,
-        help_text=_("Items with fewer responses are listed but not estimated."),
+        help_text=format_lazy(
+            _(
+                "Leave empty for the recommended minimum: {one} for 1PL, {two} for 2PL, {three} "
+                "for 3PL. Why: about 100 answers pin a difficulty to within a quarter logit; a "
+                "slope (2PL) needs a few hundred; the guessing parameter (3PL) needs many answers "
+                "from weaker students. Lower values are refused below {one_floor} / {two_floor} / "
+                "{three_floor}. Items with fewer responses are listed but not estimated."
+            ),
+            one=DEFAULT_MIN_RESPONSES_BY_MODEL["1PL"],
+            two=DEFAULT_MIN_RESPONSES_BY_MODEL["2PL"],
+            three=DEFAULT_MIN_RESPONSES_BY_MODEL["3PL"],
+            one_floor=MIN_RESPONSES_FLOOR_BY_MODEL["1PL"],
+            two_floor=MIN_RESPONSES_FLOOR_BY_MODEL["2PL"],
+            three_floor=MIN_RESPONSES_FLOOR_BY_MODEL["3PL"],
+        ),
     )
+    max_se_b = forms.FloatField(
+        label=_("Largest standard error of b"),
+        required=False,
+        min_value=0.05,
+        max_value=LOOSEST_MAX_SE_B,
+        initial=DEFAULT_MAX_SE_B,
+        help_text=_(
+            "Difficulties less precise than this are flagged and cannot be applied "
+            "(0.5 means the true value may be a whole logit either side)."
+        ),
+    )
+    max_se_a = forms.FloatField(
+        label=_("Largest standard error of a"),
+        required=False,
+        min_value=0.05,
+        max_value=LOOSEST_MAX_SE_A,
+        initial=DEFAULT_MAX_SE_A,
+        help_text=_("Slopes less precise than this are flagged and cannot be applied."),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        model, minimum = cleaned.get("model"), cleaned.get("min_responses")
+        if model and minimum is not None:
+            problem = min_responses_error(model=model, min_responses=minimum)
+            if problem:
+                self.add_error("min_responses", problem)
+        return cleaned
 
 
 class AcceptForm(forms.Form):
     promote_pilots = forms.BooleanField(
         label=_("Make calibrated pilot items active"),
         required=False,
-        initial=True,
-        help_text=_("Pilot items with good estimates start counting toward scores."),
+        initial=False,
+        help_text=_("The chosen pilot items start counting toward scores."),
     )

@@ -250,6 +250,9 @@ class CalibrationRun(models.Model):
         _("IRT model"), max_length=3, choices=CALIBRATION_MODELS, default=IrtModel.THREE_PL
     )
     min_responses = models.PositiveIntegerField(_("minimum responses per item"), default=50)
+    # Estimates with a larger standard error are flagged ``large_se`` and never applied.
+    max_se_a = models.FloatField(_("largest standard error of a"), default=0.75)
+    max_se_b = models.FloatField(_("largest standard error of b"), default=0.5)
     status = models.CharField(
         _("status"),
         max_length=10,
@@ -265,6 +268,9 @@ class CalibrationRun(models.Model):
     n_responses = models.PositiveIntegerField(_("responses"), default=0)
     n_anchors = models.PositiveIntegerField(_("anchor items"), default=0)
     iterations = models.PositiveIntegerField(_("EM cycles"), default=0)
+    # Items the run estimated, and those whose estimates passed every check (set when it ends).
+    n_estimated = models.PositiveIntegerField(null=True, blank=True)
+    n_usable = models.PositiveIntegerField(null=True, blank=True)
     converged = models.BooleanField(_("converged"), null=True, blank=True)
     population_mean = models.FloatField(null=True, blank=True)
     population_sd = models.FloatField(null=True, blank=True)
@@ -304,6 +310,33 @@ class CalibrationRun(models.Model):
             return (self.finished_at - self.started_at).total_seconds()
         return None
 
+    @property
+    def has_nothing_to_accept(self) -> bool:
+        """Finished, but not one item passed the checks: there is nothing to review."""
+        return self.status == CalibrationStatus.SUCCEEDED and self.n_usable == 0
+
+    @property
+    def status_label(self) -> str:
+        if self.has_nothing_to_accept:
+            return str(_("Nothing usable"))
+        return self.get_status_display()
+
+
+#: Drift: a recalibrated item's change is flagged when it is at least DRIFT_Z standard errors
+#: of the change (so unlikely to be chance) and at least DRIFT_MIN_CHANGE logits (so it
+#: matters: a quarter logit moves a typical student's expected score noticeably).
+DRIFT_Z = 3.0
+DRIFT_MIN_CHANGE = 0.25
+#: Outcomes of an item in a run, most urgent first (the review page lists them in this order).
+CALIBRATION_OUTCOMES = (
+    "drift",
+    "at_bound",
+    "not_converged",
+    "large_se",
+    "not_estimated",
+    "usable",
+)
+
 
 class CalibrationResult(models.Model):
     """One item of a run: its parameters when the run was started, and the new estimates."""
@@ -327,7 +360,8 @@ class CalibrationResult(models.Model):
     se_a = models.FloatField(null=True, blank=True)
     se_b = models.FloatField(null=True, blank=True)
     se_c = models.FloatField(null=True, blank=True)
-    # "", "too_few_responses", "no_variance" or "at_bound" (see dreamseed.cat.calibration).
+    # "", "too_few_responses", "no_variance", "at_bound", "not_converged" or "large_se"
+    # (see dreamseed.cat.calibration.item_convergence): only "" may be applied.
     flag = models.CharField(max_length=20, blank=True)
     # Observed proportion correct by ability group, for the plot: [[theta, p, n], ...].
     observed = models.JSONField(default=list, blank=True)
@@ -347,8 +381,48 @@ class CalibrationResult(models.Model):
 
     @property
     def is_applicable(self) -> bool:
-        """Accepting the run applies these estimates (not those stuck at a bound)."""
-        return self.new_b is not None and self.flag != "at_bound"
+        """The estimates passed every check and may be applied (drift is only a warning)."""
+        return self.new_b is not None and self.flag == ""
+
+    @property
+    def a_change(self) -> float | None:
+        if self.new_b is None or self.old_b is None:
+            return None
+        return self.new_a - self.old_a
+
+    @staticmethod
+    def _z(change, se_new, se_old) -> float | None:
+        if change is None or se_new is None:
+            return None
+        spread = (se_new**2 + (se_old or 0.0) ** 2) ** 0.5
+        return change / spread if spread > 0 else None
+
+    @property
+    def drift_z_b(self) -> float | None:
+        """Change of b in standard errors of the change (old and new SEs combined)."""
+        return self._z(self.b_change, self.se_b, self.old_se_b)
+
+    @property
+    def drift_z_a(self) -> float | None:
+        return self._z(self.a_change, self.se_a, self.old_se_a)
+
+    @property
+    def has_drift(self) -> bool:
+        """A recalibrated item whose a or b moved by more than chance and by a size that
+        matters (DRIFT_Z standard errors and DRIFT_MIN_CHANGE logits): check it first."""
+        for change, z in ((self.b_change, self.drift_z_b), (self.a_change, self.drift_z_a)):
+            if z is not None and abs(z) >= DRIFT_Z and abs(change) >= DRIFT_MIN_CHANGE:
+                return True
+        return False
+
+    @property
+    def outcome(self) -> str:
+        """One of CALIBRATION_OUTCOMES: what the review page groups the item under."""
+        if self.new_b is None or self.flag in ("too_few_responses", "no_variance"):
+            return "not_estimated"
+        if self.flag:
+            return self.flag
+        return "drift" if self.has_drift else "usable"
 
     @property
     def old_parameters(self) -> tuple:

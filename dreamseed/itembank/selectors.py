@@ -11,6 +11,7 @@ from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from dreamseed.itembank.models import (
+    CALIBRATION_OUTCOMES,
     CalibrationResult,
     CalibrationRun,
     Item,
@@ -130,6 +131,15 @@ def calibration_run_get(*, pk: int) -> CalibrationRun:
 
 def calibration_results(*, run: CalibrationRun) -> QuerySet[CalibrationResult]:
     return run.results.select_related("item").order_by("item__external_id")
+
+
+def calibration_results_by_outcome(*, run: CalibrationRun) -> list[CalibrationResult]:
+    """The run's results, the most urgent outcomes first (drift, then the refused ones by
+    reason, then the usable), by item id within each. A run holds at most a few thousand."""
+    order = {outcome: rank for rank, outcome in enumerate(CALIBRATION_OUTCOMES)}
+    results = list(calibration_results(run=run))
+    results.sort(key=lambda result: order[result.outcome])
+    return results
 
 
 def calibration_run_open_exists() -> bool:

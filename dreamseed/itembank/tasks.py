@@ -10,7 +10,11 @@ from dreamseed.itembank import calibration_runs
 from dreamseed.itembank.statistics import item_statistics_compute
 
 #: A pilot item is calibrated automatically once it has this many responses.
-PILOT_AUTO_MIN_RESPONSES = getattr(settings, "ITEMBANK_PILOT_MIN_RESPONSES", 200)
+PILOT_AUTO_MIN_RESPONSES = getattr(
+    settings,
+    "ITEMBANK_PILOT_MIN_RESPONSES",
+    calibration_runs.DEFAULT_MIN_RESPONSES_BY_MODEL["3PL"],
+)
 
 
 @app.task(acks_late=True)

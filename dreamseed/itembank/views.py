@@ -31,7 +31,9 @@ from dreamseed.itembank.import_export import (
     export_json,
 )
 from dreamseed.itembank.models import (
+    CALIBRATION_OUTCOMES,
     CalibrationKind,
+    CalibrationStatus,
     Item,
     ItemImport,
     ItemStatus,
@@ -41,6 +43,8 @@ from dreamseed.itembank.sanitize import option_clean, stem_clean
 from dreamseed.itembank.validation import OPTION_FIELDS, OPTION_KEYS
 
 ITEMS_PER_PAGE = 50
+#: Rows (each with its curve) per page of a calibration run.
+CALIBRATION_RESULTS_PER_PAGE = 25
 PREVIEW_ROWS_SHOWN = 200
 
 
@@ -381,6 +385,8 @@ def calibration_create(request):
             kind=kind,
             model=form.cleaned_data["model"],
             min_responses=form.cleaned_data["min_responses"],
+            max_se_a=form.cleaned_data["max_se_a"],
+            max_se_b=form.cleaned_data["max_se_b"],
             created_by=request.user,
             items=items,
         )
@@ -391,33 +397,44 @@ def calibration_create(request):
     return redirect("itembank:calibration", pk=run.pk)
 
 
+def _with_chart(result):
+    result.chart = charts.icc_svg(
+        old=result.old_parameters if result.old_b is not None else None,
+        new=result.new_parameters if result.is_estimated else None,
+        observed=result.observed,
+        title=_("Item characteristic curve of %(id)s") % {"id": result.item.external_id},
+        old_label=_("Before"),
+        new_label=_("New"),
+        observed_label=_("Observed"),
+    )
+    return result
+
+
 @never_cache
 @staff_required
 def calibration_detail(request, pk: int):
     run = selectors.calibration_run_get(pk=pk)
-    results = list(selectors.calibration_results(run=run))
+    results = selectors.calibration_results_by_outcome(run=run)
+    counts = {outcome: 0 for outcome in CALIBRATION_OUTCOMES}
     for result in results:
-        result.chart = charts.icc_svg(
-            old=result.old_parameters if result.old_b is not None else None,
-            new=result.new_parameters if result.is_estimated else None,
-            observed=result.observed,
-            title=_("Item characteristic curve of %(id)s") % {"id": result.item.external_id},
-            old_label=_("Before"),
-            new_label=_("New"),
-            observed_label=_("Observed"),
-        )
-    estimated = sum(1 for result in results if result.is_estimated)
-    applicable = sum(1 for result in results if result.is_applicable)
+        counts[result.outcome] += 1
+    outcome = request.GET.get("outcome", "")
+    shown = [r for r in results if r.outcome == outcome] if outcome in counts else results
+    page = Paginator(shown, CALIBRATION_RESULTS_PER_PAGE).get_page(request.GET.get("page"))
+    for result in page:
+        _with_chart(result)
     return render(
         request,
         "itembank/calibration_detail.html",
         {
             "run": run,
-            "results": results,
-            "estimated": estimated,
-            "applicable": applicable,
-            "accept_form": AcceptForm(),
-            "has_pilots": any(result.old_status == ItemStatus.PILOT for result in results),
+            "page": page,
+            "query": f"outcome={outcome}" if outcome in counts else "",
+            "outcome": outcome if outcome in counts else "",
+            "counts": [(name, counts[name]) for name in CALIBRATION_OUTCOMES],
+            "total": len(results),
+            "estimated": sum(1 for r in results if r.is_estimated),
+            "applicable": sum(1 for r in results if r.is_applicable),
         },
     )
 
@@ -440,27 +457,59 @@ def calibration_status(request, pk: int):
     )
 
 
+@never_cache
 @staff_required
-@require_POST
 def calibration_accept(request, pk: int):
+    """Review page: every item with its outcome; only the ones that passed are pre-selected,
+    and refused ones say why and have no checkbox."""
     run = selectors.calibration_run_get(pk=pk)
-    form = AcceptForm(request.POST)
-    form.is_valid()
-    try:
-        count = calibration_runs.calibration_run_accept(
-            run=run,
-            accepted_by=request.user,
-            promote_pilots=form.cleaned_data.get("promote_pilots", False),
-        )
-    except ValidationError as error:
-        messages.error(request, _error_text(error))
-    else:
+    if run.status != CalibrationStatus.SUCCEEDED or not run.n_usable:
+        if request.method == "POST" or run.status == CalibrationStatus.SUCCEEDED:
+            messages.error(
+                request,
+                _("Nothing in this calibration can be applied.")
+                if run.status == CalibrationStatus.SUCCEEDED
+                else _("Only a finished calibration waiting for review can be accepted."),
+            )
+        return redirect("itembank:calibration", pk=run.pk)
+    results = selectors.calibration_results_by_outcome(run=run)
+    if request.method == "POST":
+        form = AcceptForm(request.POST)
+        form.is_valid()
+        chosen = [
+            int(value)
+            for value in request.POST.getlist("results")
+            if value.isascii() and value.isdigit()
+        ]
+        try:
+            count = calibration_runs.calibration_run_accept(
+                run=run,
+                accepted_by=request.user,
+                promote_pilots=form.cleaned_data.get("promote_pilots", False),
+                result_ids=chosen,
+            )
+        except ValidationError as error:
+            messages.error(request, _error_text(error))
+            return redirect("itembank:calibration_accept", pk=run.pk)
         messages.success(
             request,
             _("New parameters applied to %(count)s items. New test sessions use them.")
             % {"count": count},
         )
-    return redirect("itembank:calibration", pk=run.pk)
+        return redirect("itembank:calibration", pk=run.pk)
+    return render(
+        request,
+        "itembank/calibration_accept.html",
+        {
+            "run": run,
+            "results": results,
+            "accept_form": AcceptForm(),
+            "has_pilots": any(
+                r.old_status == ItemStatus.PILOT and r.is_applicable for r in results
+            ),
+            "preselected": sum(1 for r in results if r.is_applicable and not r.has_drift),
+        },
+    )
 
 
 @staff_required

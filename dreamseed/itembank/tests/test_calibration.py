@@ -55,7 +55,7 @@ def test_pilot_items_are_calibrated_on_the_scale_of_the_active_items(alpha_teach
     _anchors, pilots, pilots_true = pilot_bank
     with in_schema(alpha_teacher.schema_name):
         revision = BankRevision.current()
-    run = _run(alpha_teacher, kind="pilot", model="3PL", min_responses=100)
+    run = _run(alpha_teacher, kind="pilot", model="3PL", min_responses=200)
     assert run.status == "succeeded", run.error
     assert run.method == CalibrationMethod.ANCHORED
     assert run.n_persons == 700 and run.n_anchors == N_ANCHORS and run.progress == 100
@@ -76,16 +76,26 @@ def test_accepting_applies_the_parameters_and_activates_pilots(
     client_for, alpha_teacher, pilot_bank
 ):
     _, pilots, _ = pilot_bank
-    run = _run(alpha_teacher, kind="pilot", model="3PL", min_responses=100)
+    run = _run(alpha_teacher, kind="pilot", model="3PL", min_responses=200)
     with in_schema(alpha_teacher.schema_name):
         revision = BankRevision.current()
     client = client_for(alpha_teacher)
     page = client.get(f"/items/calibrations/{run.pk}/")
     assert page.status_code == 200
     assert page.text.count('<svg class="icc"') == 4 and "icc-observed" in page.text
-    assert "Accept the new parameters (4 items)" in page.text
+    assert "Review and accept (4 items passed)" in page.text
+    review = client.get(f"/items/calibrations/{run.pk}/accept/")
+    assert review.text.count('name="results"') == 4
+    assert review.text.count(" checked>") == 4  # all four passed: all pre-selected
+    assert 'name="promote_pilots"' in review.text and 'name="promote_pilots" checked' not in (
+        review.text
+    )
+    with in_schema(alpha_teacher.schema_name):
+        chosen = list(run.results.values_list("pk", flat=True))
     response = client.post(
-        f"/items/calibrations/{run.pk}/accept/", {"promote_pilots": "on"}, follow=True
+        f"/items/calibrations/{run.pk}/accept/",
+        {"promote_pilots": "on", "results": chosen},
+        follow=True,
     )
     assert "New parameters applied to 4 items" in response.text
     with in_schema(alpha_teacher.schema_name):
@@ -99,7 +109,7 @@ def test_accepting_applies_the_parameters_and_activates_pilots(
         assert BankRevision.current() == revision + 1
         run.refresh_from_db()
         assert run.status == "accepted" and run.accepted_by_id == alpha_teacher.user_id
-    twice = client.post(f"/items/calibrations/{run.pk}/accept/", follow=True)
+    twice = client.post(f"/items/calibrations/{run.pk}/accept/", {"results": chosen}, follow=True)
     assert "Only a finished calibration waiting for review" in twice.text
 
 
@@ -108,7 +118,7 @@ def test_recalibrating_selected_active_items_holds_the_others_fixed(alpha_teache
     with in_schema(alpha_teacher.schema_name):
         chosen = Item.objects.filter(pk__in=[anchors[3].pk, anchors[20].pk])
         run = calibration_runs.calibration_run_create(
-            kind="selected", model="2PL", min_responses=50, created_by=None, items=chosen
+            kind="selected", model="2PL", min_responses=100, created_by=None, items=chosen
         )
         calibration_runs.calibration_run_execute(run_id=run.pk)
         run.refresh_from_db()
@@ -130,7 +140,7 @@ def test_calibrating_everything_uses_the_engine_and_links_back(alpha_teacher):
                       per_session=10, theta_mean=0.8, seed=9)  # fmt: skip
     with in_schema(alpha_teacher.schema_name):
         everything = Item.objects.filter(pk__in=[i.pk for i in items])
-    run = _run(alpha_teacher, kind="selected", model="2PL", min_responses=30, items=everything)
+    run = _run(alpha_teacher, kind="selected", model="2PL", min_responses=100, items=everything)
     assert run.status == "succeeded", run.error
     assert run.method == CalibrationMethod.FREE and run.n_anchors == 0
     assert run.link_slope > 0
@@ -144,7 +154,7 @@ def test_calibrating_everything_uses_the_engine_and_links_back(alpha_teacher):
 def test_a_run_without_answers_fails_visibly_and_can_be_retried(client_for, alpha_teacher, item):
     with in_schema(alpha_teacher.schema_name):
         run = calibration_runs.calibration_run_create(
-            kind="selected", model="3PL", min_responses=20, created_by=None,
+            kind="selected", model="3PL", min_responses=200, created_by=None,
             items=Item.objects.filter(pk=item.pk),
         )  # fmt: skip
         calibration_runs.calibration_run_execute(run_id=run.pk)
@@ -167,21 +177,21 @@ def test_only_one_calibration_runs_at_a_time(alpha_teacher, item):
     with in_schema(alpha_teacher.schema_name):
         items = Item.objects.filter(pk=item.pk)
         calibration_runs.calibration_run_create(
-            kind="selected", model="3PL", min_responses=20, created_by=None, items=items
+            kind="selected", model="3PL", min_responses=200, created_by=None, items=items
         )
         with pytest.raises(ValidationError, match="Another calibration is running"):
             calibration_runs.calibration_run_create(
-                kind="selected", model="3PL", min_responses=20, created_by=None, items=items
+                kind="selected", model="3PL", min_responses=200, created_by=None, items=items
             )
 
 
 def test_no_pilot_with_enough_answers_is_a_clear_message(client_for, alpha_teacher):
     response = client_for(alpha_teacher).post(
         "/items/calibrations/new/",
-        {"kind": "pilot", "model": "3PL", "min_responses": "100"},
+        {"kind": "pilot", "model": "3PL", "min_responses": "200"},
         follow=True,
     )
-    assert "No pilot item has 100 responses yet" in response.text
+    assert "No pilot item has 200 responses yet" in response.text
     bad = client_for(alpha_teacher).post(
         "/items/calibrations/new/", {"kind": "pilot", "model": "9PL", "min_responses": "1"},
         follow=True,
@@ -195,7 +205,7 @@ def test_starting_from_the_list_queues_the_task_after_commit(
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = client_for(alpha_teacher).post(
             "/items/calibrations/new/",
-            {"items": [item.pk], "scope": "selected", "model": "3PL", "min_responses": "20"},
+            {"items": [item.pk], "scope": "selected", "model": "3PL", "min_responses": "200"},
         )
     assert response.status_code == 302
     assert len(callbacks) == 1
@@ -221,7 +231,7 @@ def test_odd_item_ids_in_a_calibration_request_are_ignored(
     with django_capture_on_commit_callbacks(execute=False):
         response = client_for(alpha_teacher).post(
             "/items/calibrations/new/",
-            {"items": [odd, item.pk], "scope": "selected", "model": "3PL", "min_responses": "20"},
+            {"items": [odd, item.pk], "scope": "selected", "model": "3PL", "min_responses": "200"},
         )
     assert response.status_code == 302
     with in_schema(alpha_teacher.schema_name):
@@ -235,7 +245,7 @@ def test_calibrating_all_items_matching_the_filters(client_for, alpha_teacher):
     make_item(alpha_teacher, external_id="G-1", content_area="Geometry")
     client_for(alpha_teacher).post(
         "/items/calibrations/new/",
-        {"scope": "filtered", "tag": "Algebra", "model": "2PL", "min_responses": "20"},
+        {"scope": "filtered", "tag": "Algebra", "model": "2PL", "min_responses": "100"},
     )
     with in_schema(alpha_teacher.schema_name):
         run = CalibrationRun.objects.get()
@@ -244,7 +254,7 @@ def test_calibrating_all_items_matching_the_filters(client_for, alpha_teacher):
 
 def test_accepting_is_refused_if_the_items_changed_since(alpha_teacher, pilot_bank):
     _, pilots, _ = pilot_bank
-    run = _run(alpha_teacher, kind="pilot", model="3PL", min_responses=100)
+    run = _run(alpha_teacher, kind="pilot", model="3PL", min_responses=200)
     with in_schema(alpha_teacher.schema_name):
         Item.objects.filter(pk=pilots[0].pk).update(b=0.3)
         with pytest.raises(ValidationError, match="PIL-0000 changed"):
@@ -255,7 +265,7 @@ def test_accepting_is_refused_if_the_items_changed_since(alpha_teacher, pilot_ba
 def test_a_discarded_run_changes_nothing_and_stops_a_running_one(alpha_teacher, pilot_bank):
     with in_schema(alpha_teacher.schema_name):
         run = calibration_runs.calibration_run_create(
-            kind="pilot", model="3PL", min_responses=100, created_by=None
+            kind="pilot", model="3PL", min_responses=200, created_by=None
         )
         CalibrationRun.objects.filter(pk=run.pk).update(status="running")
         calibration_runs.calibration_run_discard(run=run, user=alpha_teacher.user)
@@ -273,7 +283,7 @@ def test_the_nightly_pilot_check_starts_one_run_when_pilots_are_ready(
 ):
     from dreamseed.itembank import tasks
 
-    monkeypatch.setattr(tasks, "PILOT_AUTO_MIN_RESPONSES", 100)
+    monkeypatch.setattr(tasks, "PILOT_AUTO_MIN_RESPONSES", 200)
     with in_schema(alpha_teacher.schema_name):
         run_id = tasks.pilot_calibration_check.run()
         assert run_id is not None

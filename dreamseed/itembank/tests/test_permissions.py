@@ -18,7 +18,7 @@ SECRET = "Alpha secret question"
 def alpha_objects(alpha_teacher, item):
     """An item, a finished calibration run and a pending import, all at alpha."""
     with in_schema(alpha_teacher.schema_name):
-        run = CalibrationRun.objects.create(status="succeeded", progress=100)
+        run = CalibrationRun.objects.create(status="succeeded", progress=100, n_usable=1)
         CalibrationResult.objects.create(
             run=run, item=item, old_status="active", old_model="3PL", old_a=1, old_b=0, old_c=0.2,
             old_d=1, new_a=1.1, new_b=0.1, new_c=0.2, new_d=1,
@@ -45,6 +45,7 @@ def _pages(ids):
         ("post", "/items/calibrations/new/"),
         ("get", f"/items/calibrations/{run}/"),
         ("get", f"/items/calibrations/{run}/status/"),
+        ("get", f"/items/calibrations/{run}/accept/"),
         ("post", f"/items/calibrations/{run}/accept/"),
         ("post", f"/items/calibrations/{run}/discard/"),
         ("post", f"/items/calibrations/{run}/retry/"),
