@@ -59,7 +59,7 @@ def test_a_pilot_calibration_runs_on_the_worker_and_reports_progress(
     # sent once the view's transaction commits.
     client = school_client(teacher.host, teacher)
     response = client.post(
-        "/items/calibrations/new/", {"kind": "pilot", "model": "2PL", "min_responses": "50"}
+        "/items/calibrations/new/", {"kind": "pilot", "model": "2PL", "min_responses": "100"}
     )
     assert response.status_code == 302
     status_url = response["Location"] + "status/"
@@ -72,7 +72,7 @@ def test_a_pilot_calibration_runs_on_the_worker_and_reports_progress(
     assert status["status"] == "succeeded", status
     assert status["progress"] == 100
     page = client.get(response["Location"])
-    assert "Accept the new parameters (2 items)" in page.text
+    assert "Review and accept (2 items passed)" in page.text
     assert page.text.count('<svg class="icc"') == 2
 
     # Statistics are recomputed by the worker too, inside alpha's schema only.
