@@ -421,7 +421,8 @@ class CalibrationResult(models.Model):
         if self.new_b is None or self.flag in ("too_few_responses", "no_variance"):
             return "not_estimated"
         if self.flag:
-            return self.flag
+            # Any other refusal an engine may report ("not_moved", ...) is a failure to converge.
+            return self.flag if self.flag in CALIBRATION_OUTCOMES else "not_converged"
         return "drift" if self.has_drift else "usable"
 
     @property
