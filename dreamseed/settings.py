@@ -378,6 +378,9 @@ BILLING_GRACE_DAYS = env_int("BILLING_GRACE_DAYS", 14)
 # UPLOAD_MAX_REQUEST_BYTES so people see our message instead of the proxy's.
 UPLOAD_MAX_REQUEST_BYTES = env_int("UPLOAD_MAX_REQUEST_BYTES", 32_000_000)  # whole multipart body
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5_000_000)  # fields, JSON
+# JSON from outside (API bodies, item files, webhooks) nesting deeper than this is refused before
+# parsing (dreamseed/core/jsonlimits.py): Python's parser recurses once per level.
+JSON_MAX_DEPTH = env_int("JSON_MAX_DEPTH", 32)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_500_000  # larger files are spooled to a temporary file
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5_000  # ticking every student of a large school
 DATA_UPLOAD_MAX_NUMBER_FILES = 10

@@ -65,6 +65,11 @@ def document_error_responses(result, generator, request, public):
             )
             if has_input:
                 responses.setdefault("400", _error(_("Invalid input."), "ValidationErrors"))
+            if "requestBody" in operation:
+                responses.setdefault(
+                    "413",
+                    _error(_("The request body is larger than the server accepts."), "ErrorDetail"),
+                )
             if operation.get("security") != [] and "security" in operation:
                 responses.setdefault(
                     "403",

@@ -23,6 +23,7 @@ from dreamseed.billing import services
 from dreamseed.billing import stripe_gateway as gateway
 from dreamseed.billing.forms import SeatsForm
 from dreamseed.billing.models import EventOutcome
+from dreamseed.core.jsonlimits import JSONLimitError, json_limits_check
 from dreamseed.schools.licensing import licence_summary, seats_used
 from dreamseed.schools.models import School
 
@@ -189,6 +190,10 @@ def stripe_webhook(request):
     """Stripe's events. 400 for anything not signed by Stripe (or too old to trust); 200 once an
     event is recorded (handled, ignored, or for no school we know); 500 when handling failed, so
     that Stripe delivers it again later."""
+    try:
+        json_limits_check(request.body)  # before anything parses it (dreamseed/core/jsonlimits.py)
+    except JSONLimitError as error:
+        return HttpResponse(str(error), status=error.status, content_type="text/plain")
     try:
         event = gateway.webhook_event_verify(
             payload=request.body, signature=request.headers.get("Stripe-Signature", "")

@@ -9,6 +9,7 @@ DRF reads the stream itself): the person gets the friendly 400 page (templates/4
 """
 
 import codecs
+import io
 import re
 from pathlib import PurePath
 
@@ -178,12 +179,15 @@ def api_exception_handler(exc, context):
 
 
 class LimitedJSONParser(JSONParser):
-    """DRF's JSON parser, refusing bodies above DATA_UPLOAD_MAX_MEMORY_SIZE with a 413.
+    """DRF's JSON parser, refusing bodies above DATA_UPLOAD_MAX_MEMORY_SIZE with a 413 and bodies
+    nested deeper than JSON_MAX_DEPTH with a 400, before parsing (dreamseed/core/jsonlimits.py).
 
     DRF reads the request stream itself, so Django's own limit never sees JSON bodies.
     """
 
     def parse(self, stream, media_type=None, parser_context=None):
+        from dreamseed.core.jsonlimits import JSONLimitError, json_limits_check
+
         request = (parser_context or {}).get("request")
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         try:
@@ -192,4 +196,11 @@ class LimitedJSONParser(JSONParser):
             length = 0  # Django reads nothing of a body whose length it cannot parse
         if limit is not None and length > limit:
             raise _too_large(limit)
-        return super().parse(stream, media_type, parser_context)
+        body = stream.read() if stream is not None else b""
+        try:
+            json_limits_check(body, max_bytes=limit)
+        except JSONLimitError as error:
+            if error.status == status.HTTP_413_REQUEST_ENTITY_TOO_LARGE:
+                raise _too_large(limit) from error
+            raise exceptions.ParseError(str(error)) from error
+        return super().parse(io.BytesIO(body), media_type, parser_context)

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from dreamseed.core.exports import spreadsheet_safe, spreadsheet_unescape
+from dreamseed.core.jsonlimits import JSONLimitError, json_limits_check
 from dreamseed.core.uploads import text_looks_binary
 from dreamseed.itembank.models import Item, ItemStatus
 from dreamseed.itembank.validation import OPTION_FIELDS, OPTION_KEYS, ItemValues, item_values_clean
@@ -282,6 +283,11 @@ def _json_item_lines(text: str) -> list[int] | None:
 
 
 def _json_records(text: str, plan: ImportPlan) -> Iterator[_Record]:
+    try:
+        # The file's own size limit was checked at upload; the depth is checked before parsing.
+        json_limits_check(text, max_bytes=None)
+    except JSONLimitError as error:
+        raise ItemFileError(str(error)) from error
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:

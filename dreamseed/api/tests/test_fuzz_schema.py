@@ -196,3 +196,68 @@ def test_api_as_a_student(api_schema, fuzz_world, alpha_student, student_session
 
 def test_api_anonymous(api_schema, fuzz_world, alpha_teacher):
     _fuzz(api_schema, _sender(alpha_teacher.host, fuzz_world), max_examples=8)
+
+
+# --- Hostile JSON: nested a thousand levels deep, and larger than the body limit -----------------
+
+DEEP_JSON = "[" * 1000 + "]" * 1000  # 2 KB
+DEEP_OBJECT = '{"a":' * 1000 + "1" + "}" * 1000
+
+
+def _json_operations(raw_schema):
+    """(method, path) of every operation that takes a JSON body, real ids filled in."""
+    for path, item in raw_schema["paths"].items():
+        for method, operation in item.items():
+            content = operation.get("requestBody", {}).get("content", {})
+            if "application/json" in content:
+                yield method, path, operation
+
+
+def _filled(path, ids):
+    return (
+        path.replace("{class_id}", str(ids["class"]))
+        .replace("{student_id}", str(ids["student"]))
+        .replace("{id}", str(ids["item"] if path.startswith("/api/items/") else ids["class"]))
+    )
+
+
+@pytest.mark.parametrize("body", [DEEP_JSON, DEEP_OBJECT], ids=["deep-array", "deep-object"])
+def test_every_json_operation_refuses_deeply_nested_json(api_for, alpha_teacher, fuzz_world, body):
+    """A body nested 1000 levels deep is a documented 400 with a message, for every operation
+    of the schema, signed in or not (never Python's RecursionError, a 500)."""
+    raw = api_for(alpha_teacher).get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    operations = list(_json_operations(raw))
+    assert len(operations) >= 8
+    for client in (api_for(alpha_teacher, token=True), api_for(host=alpha_teacher.host)):
+        for method, path, operation in operations:
+            response = client.generic(
+                method.upper(), _filled(path, fuzz_world), body, content_type="application/json"
+            )
+            label = f"{method.upper()} {path}"
+            if response.status_code in (401, 403):
+                continue  # refused before the body was read: the anonymous client
+            assert response.status_code == 400, (label, response.status_code)
+            assert "400" in operation["responses"], label
+            assert "nested more than" in response.json()["detail"], label
+
+
+def test_every_json_operation_answers_413_to_an_oversized_body(
+    api_for, alpha_teacher, fuzz_world, settings
+):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 50_000
+    body = '{"name": "' + "x" * 60_000 + '"}'
+    raw = api_for(alpha_teacher).get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    client = api_for(alpha_teacher, token=True)
+    refused = 0
+    for method, path, operation in _json_operations(raw):
+        response = client.generic(
+            method.upper(), _filled(path, fuzz_world), body, content_type="application/json"
+        )
+        label = f"{method.upper()} {path}"
+        assert "413" in operation["responses"], label
+        if response.status_code == 403:
+            continue  # a student's operation: refused before the body was read
+        assert response.status_code == 413, (label, response.status_code)
+        assert "larger than" in response.json()["detail"], label
+        refused += 1
+    assert refused >= 6

@@ -33,7 +33,12 @@ ODD_STRINGS = [
     "<script>alert(1)</script>", "' OR 1=1 --", "\u202e\u0301\u200b", "😀" * 3, "%s %(x)s {0}",
     "../../etc/passwd", "https://", "http://[::1", "javascript:alert(1)", "a" * 5000,
     "a@b", "x@example.com", "Algebra: 60\nFractions: 40", "A: 100%", "é" * 300,
+    "[" * 1000 + "]" * 1000, '{"a":' * 1000 + "1" + "}" * 1000,
 ]  # fmt: skip
+# JSON nested a thousand levels in 2 KB (Python's parser would raise RecursionError), and JSON
+# larger than an upload's limit.
+DEEP_JSON = ("[" * 1000 + "]" * 1000).encode()
+DEEP_JSON_OBJECT = ('{"items": [' + '{"a":' * 1000 + "1" + "}" * 1000 + "]}").encode()
 
 texts = st.one_of(
     st.sampled_from(ODD_STRINGS),
@@ -72,7 +77,10 @@ def csv_files():
         text_body.map(lambda text: text.encode("utf-8", "surrogatepass")),
         st.binary(max_size=500),
         texts.map(lambda text: text.encode("utf-8", "surrogatepass")),
-        st.sampled_from([b"", b"\xff\xfe\x00", b'[{"stem": 1}]', b'{"items": null}', b"[]"]),
+        st.sampled_from(
+            [b"", b"\xff\xfe\x00", b'[{"stem": 1}]', b'{"items": null}', b"[]", DEEP_JSON]
+        ),
+        st.just(DEEP_JSON_OBJECT),
     )
 
 
@@ -478,3 +486,24 @@ def test_accommodation_page_with_a_non_numeric_student(ctx, personas, client_for
         {"student": " ", "extra_time_multiplier": "1.5", "extra_attempts": "0"},
     )
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize("content", [DEEP_JSON, DEEP_JSON_OBJECT], ids=["array", "object"])
+def test_item_import_page_refuses_deeply_nested_json_files(ctx, personas, client_for, content):
+    response = client_for(personas["alpha_teacher"]).post(
+        "/items/import/", {"file": SimpleUploadedFile("items.json", content)}
+    )
+    assert response.status_code == 400
+    assert "nested more than" in " ".join(response.context["form"].errors["file"])
+
+
+def test_item_import_page_refuses_an_oversized_json_file(ctx, personas, client_for, monkeypatch):
+    from dreamseed.itembank import forms
+
+    monkeypatch.setattr(forms, "IMPORT_MAX_BYTES", 10_000)
+    body = b'[{"stem": "' + b"x" * 20_000 + b'"}]'
+    response = client_for(personas["alpha_teacher"]).post(
+        "/items/import/", {"file": SimpleUploadedFile("items.json", body)}
+    )
+    assert response.status_code == 400
+    assert "larger than" in " ".join(response.context["form"].errors["file"])
