@@ -78,6 +78,9 @@ DATABASE_DOWN_RETRY_AFTER = env_int("DATABASE_DOWN_RETRY_AFTER", 5)
 # A connection that served a request without a database error less than this many seconds ago
 # skips the health check's round trip (dreamseed/core/db/base.py); 0 checks before every request.
 DATABASE_HEALTH_CHECK_GRACE = env_float("DATABASE_HEALTH_CHECK_GRACE", 1.0)
+# A connection is closed (between requests) after serving this many schools: PostgreSQL caches
+# every touched school's catalogue per connection (dreamseed/core/db/base.py). 0: never.
+DATABASE_MAX_SCHOOLS_PER_CONNECTION = env_int("DATABASE_MAX_SCHOOLS_PER_CONNECTION", 100)
 if TESTING:
     DATABASES["default"]["TEST"] = {"NAME": f"test_dreamseed_{TEST_RUN_ID}"}
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
@@ -298,6 +301,10 @@ CELERY_BEAT_SCHEDULE: dict = {
     "sessions-expire": {
         "task": "dreamseed.assessments.tasks.sessions_expire_all_schools",
         "schedule": 60.0,
+    },
+    "sessions-expire-every-school": {
+        "task": "dreamseed.assessments.tasks.sessions_expire_every_school",
+        "schedule": crontab(minute=7),
     },
     "itembank-statistics-nightly": {
         "task": "dreamseed.itembank.tasks.item_statistics_refresh_all_schools",

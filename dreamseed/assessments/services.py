@@ -17,7 +17,7 @@ from datetime import timedelta
 import numpy as np
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -511,6 +511,16 @@ def sessions_expire_due(*, now=None) -> int:
     for session_id in list(due.values_list("pk", flat=True)):
         count += session_refresh(session_id=session_id, now=now).is_finished
     return count
+
+
+def sessions_next_due(*, now=None):
+    """When the next session of this school in progress runs out of time or window (None: no
+    session in progress). The periodic sweep visits the school again then."""
+    times = ExamSession.objects.filter(status=SessionStatus.IN_PROGRESS).aggregate(
+        deadline=Min("deadline_at"), closes=Min("assignment__closes_at")
+    )
+    known = [moment for moment in times.values() if moment is not None]
+    return min(known) if known else None
 
 
 # --- Teacher actions ---------------------------------------------------------------------------

@@ -1,14 +1,17 @@
-from dreamseed.assessments.services import sessions_expire_due
+"""Assessment work for Celery: session expiry as a pass over the schools with sessions due
+(dreamseed/core/sweeps.py), every minute, and over every school hourly as a safety net."""
+
 from dreamseed.celery import app
-from dreamseed.core.tenancy import for_each_school
+from dreamseed.core.sweeps import sweep_dispatch
 
 
-@app.task(acks_late=True)
-def sessions_expire():
-    """End the sessions of this school whose time or window ran out (students who left)."""
-    return sessions_expire_due()
+@app.task(ignore_result=True)
+def sessions_expire_all_schools() -> int:
+    """Beat entry point (every minute): end due sessions in the schools the index says."""
+    return sweep_dispatch("sessions-expire")
 
 
-@app.task
-def sessions_expire_all_schools():
-    return for_each_school(sessions_expire)
+@app.task(ignore_result=True)
+def sessions_expire_every_school() -> int:
+    """Beat entry point (hourly): the same in every school, rebuilding the index."""
+    return sweep_dispatch("sessions-expire-full")

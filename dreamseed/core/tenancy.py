@@ -1,4 +1,4 @@
-"""Running work in every school: beat jobs dispatch one task per school schema.
+"""Which schools work that visits every school (the beat jobs' passes, /metrics) goes to.
 
 Only schools whose schema really holds a school's tables are visited. A broken one (a row made
 before signup refused PostgreSQL's own schema names, or whose schema was dropped) is left out
@@ -9,9 +9,8 @@ with a warning naming it, so that it cannot fail every school's job or scrape;
 import logging
 
 from django.db import connection
-from django_tenants.utils import get_public_schema_name, tenant_context
+from django_tenants.utils import get_public_schema_name
 
-from dreamseed.schools.models import School
 from dreamseed.schools.names import schema_name_is_system
 
 logger = logging.getLogger(__name__)
@@ -43,22 +42,3 @@ def school_schemas_in_service() -> list[str]:
         )
     return schemas
 
-
-def for_each_school(task) -> int:
-    """Enqueue `task` (a tenant-aware Celery task taking no arguments) once per school."""
-    count = 0
-    schemas = school_schemas_in_service()
-    for school in School.objects.filter(schema_name__in=schemas).only("pk", "schema_name"):
-        with tenant_context(school):
-            task.delay()
-        count += 1
-    return count
-
-
-def for_each_school_schema(task) -> int:
-    """Enqueue `task` once per school, naming the schema in the message headers (as
-    tenant-schemas-celery reads it), without loading the schools."""
-    schemas = school_schemas_in_service()
-    for schema_name in schemas:
-        task.apply_async(headers={"_schema_name": schema_name})
-    return len(schemas)

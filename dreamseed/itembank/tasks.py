@@ -1,11 +1,11 @@
 """Item bank background work. Each task runs in one school's schema (tenant-schemas-celery
-carries it in the message headers); the `*_all_schools` dispatchers run from beat in the public
-schema and queue one task per school."""
+carries it in the message headers). The nightly jobs are passes over every school
+(dreamseed/core/sweeps.py); the `*_all_schools` names are their beat entry points."""
 
 from django.conf import settings
-from django.db import connection
 
 from dreamseed.celery import app
+from dreamseed.core.sweeps import sweep_dispatch
 from dreamseed.itembank import calibration_runs
 from dreamseed.itembank.statistics import item_statistics_compute
 
@@ -17,18 +17,18 @@ PILOT_AUTO_MIN_RESPONSES = getattr(
 )
 
 
-@app.task(acks_late=True)
+@app.task(acks_late=True, ignore_result=True)
 def item_statistics_refresh() -> int:
     """Recompute this school's item statistics (idempotent: a full recomputation)."""
     return item_statistics_compute()
 
 
-@app.task(acks_late=True)
+@app.task(acks_late=True, ignore_result=True)
 def calibration_run_execute(run_id: int) -> bool:
     return calibration_runs.calibration_run_execute(run_id=run_id)
 
 
-@app.task(acks_late=True)
+@app.task(acks_late=True, ignore_result=True)
 def pilot_calibration_check() -> int | None:
     """Start a pilot calibration if pilot items have enough responses and none is pending.
 
@@ -56,21 +56,18 @@ def pilot_calibration_check() -> int | None:
     return run.pk
 
 
-def _each_school(task) -> int:
-    from dreamseed.core.tenancy import for_each_school_schema
+def pilot_calibration_check_school(*, now=None) -> int | None:
+    """The nightly pass's work in one school (dreamseed/core/sweeps.py)."""
+    return pilot_calibration_check.run()
 
-    return for_each_school_schema(task)
 
-
-@app.task
+@app.task(ignore_result=True)
 def item_statistics_refresh_all_schools() -> int:
-    """Beat entry point: one `item_statistics_refresh` per school."""
-    connection.set_schema_to_public()
-    return _each_school(item_statistics_refresh)
+    """Beat entry point: the item statistics pass over every school."""
+    return sweep_dispatch("item-statistics")
 
 
-@app.task
+@app.task(ignore_result=True)
 def pilot_calibration_check_all_schools() -> int:
-    """Beat entry point: one `pilot_calibration_check` per school."""
-    connection.set_schema_to_public()
-    return _each_school(pilot_calibration_check)
+    """Beat entry point: the pilot calibration check in every school."""
+    return sweep_dispatch("pilot-calibration-check")

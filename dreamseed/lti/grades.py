@@ -267,6 +267,16 @@ def passbacks_stale(*, now=None) -> list[int]:
     )
 
 
+def passbacks_requeue_stale(*, now=None) -> int:
+    """Queue again this school's passbacks whose task was lost (the 15-minute sweep)."""
+    from dreamseed.lti.tasks import grade_passback
+
+    stale = passbacks_stale(now=now)
+    for session_id in stale:
+        grade_passback.delay(session_id)
+    return len(stale)
+
+
 def passback_retry(*, passback: GradePassback) -> None:
     """Give a failed row a fresh set of attempts (a teacher asked)."""
     passback.status = PassbackStatus.PENDING

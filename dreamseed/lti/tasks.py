@@ -6,10 +6,8 @@ sent again, and a roster sync only adds what is missing.
 
 import logging
 
-from django.db import connection
-
 from dreamseed.celery import app
-from dreamseed.core.tenancy import for_each_school
+from dreamseed.core.sweeps import sweep_dispatch
 from dreamseed.lti import grades, roster
 from dreamseed.lti.models import LtiContext
 
@@ -41,16 +39,6 @@ def roster_sync(context_id: int) -> str | None:
 
 
 @app.task(ignore_result=True)
-def grade_passback_sweep() -> int:
-    """Queue again the passbacks of this school that have waited too long."""
-    stale = grades.passbacks_stale()
-    for session_id in stale:
-        grade_passback.delay(session_id)
-    return len(stale)
-
-
-@app.task(ignore_result=True)
 def grade_passback_sweep_all_schools() -> int:
-    """Beat entry point: one `grade_passback_sweep` per school."""
-    connection.set_schema_to_public()
-    return for_each_school(grade_passback_sweep)
+    """Beat entry point: queue again, in every school, the passbacks that waited too long."""
+    return sweep_dispatch("lti-passback-sweep")

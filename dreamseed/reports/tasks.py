@@ -1,15 +1,14 @@
 """Report work for Celery. Each task runs in one school's schema (tenant-schemas-celery carries
-it in the message headers); the `*_all_schools` dispatchers run from beat in the public schema
-and queue one task per school.
+it in the message headers); the `*_all_schools` entry points run from beat in the public schema
+and queue the job's pass over every school (dreamseed/core/sweeps.py).
 
 `report_generate` is acks_late with reject_on_worker_lost: the message stays in Redis until the
 report is made, so a worker process killed mid-render (or a whole worker host lost) leads to
 another worker rendering the report again, from scratch, into the same file name.
 """
 
-from django.db import connection
-
 from dreamseed.celery import app
+from dreamseed.core.sweeps import sweep_dispatch
 from dreamseed.reports import services
 
 #: Large classes' bundles take tens of seconds; anything past this is stuck, not slow. Keep the
@@ -30,33 +29,13 @@ def report_generate(report_id: int) -> str | None:
     return None if report is None else report.status
 
 
-@app.task(acks_late=True, ignore_result=True)
-def report_files_cleanup() -> int:
-    """Remove this school's expired and orphaned report files (idempotent)."""
-    return services.report_files_cleanup()
-
-
-@app.task(acks_late=True, ignore_result=True)
-def teacher_digest_send() -> int:
-    """Email this school's teachers last week's results (once per teacher and week)."""
-    return services.teacher_digest_send()
-
-
-def _each_school(task) -> int:
-    from dreamseed.core.tenancy import for_each_school_schema
-
-    return for_each_school_schema(task)
-
-
 @app.task(ignore_result=True)
 def report_files_cleanup_all_schools() -> int:
-    """Beat entry point: one `report_files_cleanup` per school."""
-    connection.set_schema_to_public()
-    return _each_school(report_files_cleanup)
+    """Beat entry point: remove expired and orphaned report files in every school."""
+    return sweep_dispatch("report-files-cleanup")
 
 
 @app.task(ignore_result=True)
 def teacher_digest_send_all_schools() -> int:
-    """Beat entry point: one `teacher_digest_send` per school."""
-    connection.set_schema_to_public()
-    return _each_school(teacher_digest_send)
+    """Beat entry point: email every school's teachers last week's results."""
+    return sweep_dispatch("teacher-digest")

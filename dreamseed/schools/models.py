@@ -1,13 +1,14 @@
 """Schools are the tenants: each has its own PostgreSQL schema and one or more host names."""
 
 from django.conf import settings
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.utils.translation import gettext_lazy as _
-from django_tenants.clone import CloneSchema
 from django_tenants.models import DomainMixin, TenantMixin
 from django_tenants.utils import get_public_schema_name, schema_exists
 
 from dreamseed.schools.names import schema_name_check_new
+
+from dreamseed.schools.cloning import schema_clone
 
 
 class LicenceStatus(models.TextChoices):
@@ -95,7 +96,8 @@ class School(TenantMixin):
 
     def create_schema(self, check_if_exists=False, sync_schema=True, verbosity=1):
         """Clone the template schema, tables and rows (migration records, content types,
-        permissions) in one SQL function call.
+        permissions), from DDL made once per template version (dreamseed/schools/cloning.py):
+        a fixed number of statements however many schools there are.
 
         django-tenants would follow the clone with a `migrate_schemas --fake` pass, which only
         re-records migrations the cloned django_migrations rows already hold; skipping it halves
@@ -106,7 +108,8 @@ class School(TenantMixin):
             return super().create_schema(check_if_exists, sync_schema, verbosity)
         if check_if_exists and schema_exists(self.schema_name):
             return False
-        CloneSchema().clone_schema(template, self.schema_name, "DATA")
+        with transaction.atomic():
+            schema_clone(template=template, schema_name=self.schema_name)
         connection.set_schema_to_public()
         return True
 

@@ -439,8 +439,8 @@ def test_starting_and_showing_the_question_run_a_fixed_number_of_queries(
 ):
     """Start (on a connection that last served this school, so no SET): the user, the
     assignment, one read for the unfinished session and the attempts used,
-    the class membership, the accommodation, the bank revision, then the new session (INSERT and
-    first-item UPDATE). The question page: the user and one read of the session (with its
+    the class membership, the accommodation, the bank revision, then the new session (INSERT, the
+    mark in the public index of sessions due, and first-item UPDATE). The question page: the user and one read of the session (with its
     assignment and stamps); the assessment and the item version come from the process caches and
     the position from the session's history (no COUNT)."""
     from dreamseed.assessments.pools import assessment_at, pool_for, version_for_display
@@ -452,7 +452,7 @@ def test_starting_and_showing_the_question_run_a_fixed_number_of_queries(
     for version_id in pool_for(world.assessment).version_ids:
         version_for_display(int(version_id))
     assessment_at(world.assessment.pk, world.assessment.updated)
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(11):
         session_id = _start(client, world)
     with django_assert_num_queries(2) as captured:
         page = client.get(f"/tests/session/{session_id}/")

@@ -15,6 +15,12 @@ round trip before the first query of every request). The check exists for connec
 while idle (a database restart, a dropped TCP connection). A connection that finished a request
 without a database error less than `DATABASE_HEALTH_CHECK_GRACE` seconds ago (default 1; 0 checks
 before every request, as Django does) is not checked again; an idle one still is.
+
+And it recycles a connection that has served many schools. PostgreSQL keeps, per connection,
+the catalogue entries of every table it has touched: each school's schema adds its own (about
+0.2 MB a school), so a long-lived connection that wanders over hundreds of schools grows to
+hundreds of MB. After `DATABASE_MAX_SCHOOLS_PER_CONNECTION` distinct schools the connection is
+closed between requests (or between schools in a sweep) and the next one starts small.
 """
 
 import time
@@ -27,6 +33,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def __init__(self, *args, **kwargs):
         self._live_search_path = None
         self._worked_at = None  # when a request last finished on this connection without errors
+        self._schools_served = set()  # schemas this connection has had in its search_path
         super().__init__(*args, **kwargs)
 
     def close_if_health_check_failed(self):
@@ -45,6 +52,20 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if self.connection is not None and self.health_check_done and not self.errors_occurred:
             self._worked_at = time.monotonic()
         super().close_if_unusable_or_obsolete()
+        self.recycle_if_spread()
+
+    def recycle_if_spread(self) -> bool:
+        """Close the connection if it has served too many schools (outside a transaction)."""
+        limit = settings.DATABASE_MAX_SCHOOLS_PER_CONNECTION
+        if (
+            limit
+            and self.connection is not None
+            and not self.in_atomic_block
+            and len(self._schools_served) >= limit
+        ):
+            self.close()
+            return True
+        return False
 
     def _handle_search_path(self, cursor=None):
         if self.search_path_set_schemas or self._setting_search_path or not self.schema_name:
@@ -58,6 +79,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
             return None
         super()._handle_search_path(cursor)
         self._live_search_path = self.search_path_set_schemas
+        self._schools_served.add(self.schema_name)
         return None
 
     # PostgreSQL may have dropped the SET (or the session): forget it, as django-tenants does.
@@ -65,6 +87,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def close(self):
         self._live_search_path = None
         self._worked_at = None
+        self._schools_served = set()
         super().close()
 
     def rollback(self):
@@ -80,4 +103,5 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def connect(self):
         self._live_search_path = None
         self._worked_at = None
+        self._schools_served = set()
         super().connect()

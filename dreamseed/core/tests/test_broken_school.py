@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 
 from dreamseed.assessments import tasks as assessment_tasks
+from dreamseed.core import sweeps
 from dreamseed.core.tenancy import school_schemas_in_service
 from dreamseed.itembank import tasks as itembank_tasks
 from dreamseed.reports import tasks as report_tasks
@@ -60,36 +61,19 @@ def test_schools_in_service_leave_out_broken_ones(broken_school):
     assert "public" not in schemas and "template_school" not in schemas
 
 
-def test_sessions_expire_runs_for_every_good_school(broken_school, monkeypatch):
-    seen = []
-    monkeypatch.setattr(
-        assessment_tasks.sessions_expire, "delay", lambda: seen.append(connection.schema_name)
-    )
-    assert assessment_tasks.sessions_expire_all_schools() == len(seen)
-    assert {"alpha", "beta"} <= set(seen)
-    assert "information_schema" not in seen and "gone_school" not in seen
-
-
 @pytest.mark.parametrize(
-    ("dispatcher", "task"),
+    "entry_point",
     [
-        (
-            itembank_tasks.item_statistics_refresh_all_schools,
-            itembank_tasks.item_statistics_refresh,
-        ),
-        (
-            itembank_tasks.pilot_calibration_check_all_schools,
-            itembank_tasks.pilot_calibration_check,
-        ),
-        (report_tasks.report_files_cleanup_all_schools, report_tasks.report_files_cleanup),
-        (report_tasks.teacher_digest_send_all_schools, report_tasks.teacher_digest_send),
+        assessment_tasks.sessions_expire_every_school,
+        itembank_tasks.item_statistics_refresh_all_schools,
+        itembank_tasks.pilot_calibration_check_all_schools,
+        report_tasks.report_files_cleanup_all_schools,
+        report_tasks.teacher_digest_send_all_schools,
     ],
 )
-def test_the_nightly_dispatchers_skip_a_broken_school(broken_school, monkeypatch, dispatcher, task):
+def test_the_passes_over_every_school_skip_a_broken_school(broken_school, monkeypatch, entry_point):
     sent = []
-    monkeypatch.setattr(
-        task, "apply_async", lambda *a, **kw: sent.append(kw["headers"]["_schema_name"])
-    )
-    assert dispatcher() == len(sent)
+    monkeypatch.setattr(sweeps.sweep_batch, "apply_async", lambda args, **kw: sent.extend(args[1]))
+    assert entry_point() == len(sent)
     assert {"alpha", "beta"} <= set(sent)
     assert "information_schema" not in sent and "gone_school" not in sent

@@ -126,13 +126,14 @@ def test_refresh_redirects_only_within_the_item_bank(client_for, alpha_teacher):
     assert response["Location"] == "/items/"
 
 
-def test_the_beat_dispatcher_queues_one_refresh_per_school(personas, db, monkeypatch):
+def test_the_beat_entry_point_queues_one_pass_over_every_school(personas, db, monkeypatch):
+    from dreamseed.core import sweeps
+
     sent = []
     monkeypatch.setattr(
-        tasks.item_statistics_refresh,
-        "apply_async",
-        lambda **options: sent.append(options["headers"]["_schema_name"]),
+        sweeps.sweep_batch, "apply_async", lambda args, **options: sent.append(args)
     )
-    assert tasks.item_statistics_refresh_all_schools.run() == len(sent)
-    assert {"alpha", "beta"} <= set(sent)
-    assert "public" not in sent and "template_school" not in sent
+    assert tasks.item_statistics_refresh_all_schools.run() == sum(len(s) for _, s in sent)
+    assert [job for job, _ in sent] == ["item-statistics"]  # one batch for a few schools
+    assert {"alpha", "beta"} <= set(sent[0][1])
+    assert "public" not in sent[0][1] and "template_school" not in sent[0][1]

@@ -318,7 +318,7 @@ def test_the_sweep_queues_passbacks_that_waited_too_long(canvas, make_course, mo
     monkeypatch.setattr(tasks.grade_passback, "delay", lambda *args: queued.append(args))
     session = make_course(canvas).finish()
     grades.passbacks_prepare(session_id=session.pk)
-    assert tasks.grade_passback_sweep.run() == 0
+    assert grades.passbacks_requeue_stale() == 0
     GradePassback.objects.update(updated=timezone.now() - grades.STALE_AFTER * 2)
-    assert tasks.grade_passback_sweep.run() == 1
+    assert grades.passbacks_requeue_stale() == 1
     assert queued == [(session.pk,)]

@@ -99,17 +99,19 @@ def test_teachers_without_results_last_week_get_no_digest(class_world, mailoutbo
     assert mailoutbox == []
 
 
-def test_dispatchers_queue_one_task_per_school(monkeypatch, personas, db):
+def test_the_beat_entry_points_queue_one_pass_over_every_school(monkeypatch, personas, db):
+    from dreamseed.core import sweeps
+
     sent = []
-    for task in (tasks.report_files_cleanup, tasks.teacher_digest_send):
-        monkeypatch.setattr(
-            task, "apply_async", lambda *a, _name=task.name, **kw: sent.append((_name, kw))
-        )
+    monkeypatch.setattr(
+        sweeps.sweep_batch, "apply_async", lambda args, **options: sent.append(args)
+    )
     assert tasks.report_files_cleanup_all_schools() >= 2
     assert tasks.teacher_digest_send_all_schools() >= 2
-    schemas = {kw["headers"]["_schema_name"] for _, kw in sent}
-    assert {"alpha", "beta"} <= schemas
-    assert "public" not in schemas
+    assert [job for job, _ in sent] == ["report-files-cleanup", "teacher-digest"]
+    for _, schemas in sent:
+        assert {"alpha", "beta"} <= set(schemas)
+        assert "public" not in schemas and "template_school" not in schemas
 
 
 def test_the_beat_entry_points_are_registered_tasks():
