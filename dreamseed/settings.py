@@ -501,6 +501,12 @@ LTI_PASSBACK_BACKOFF_SECONDS = env_int("LTI_PASSBACK_BACKOFF_SECONDS", 1 if TEST
 # pages included), and send that session's cookies SameSite=None over HTTPS. It must come after
 # XFrameOptionsMiddleware and CSPMiddleware, so it stays last.
 MIDDLEWARE += ["dreamseed.lti.framing.LtiFrameMiddleware"]
+# ...and sends every session cookie of such a session SameSite=None over HTTPS (messages too):
+# it sits just outside SessionMiddleware, so it sees the cookies all the others set.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware"),
+    "dreamseed.lti.framing.LtiCookieMiddleware",
+)
 # Grades whose passback never got queued (broker down at the time) are picked up again.
 CELERY_BEAT_SCHEDULE["lti-grade-passback-sweep"] = {
     "task": "dreamseed.lti.tasks.grade_passback_sweep_all_schools",

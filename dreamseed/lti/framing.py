@@ -14,10 +14,12 @@ from functools import wraps
 
 from csp.constants import SELF
 from django.conf import settings
+from django.contrib.messages.storage.cookie import CookieStorage
 
 from dreamseed.lti.models import LtiPlatform
 
 SESSION_FRAME_ORIGINS = "lti_frame_origins"
+MESSAGES_COOKIE_NAME = CookieStorage.cookie_name
 
 
 def school_frame_origins() -> list[str]:
@@ -84,6 +86,38 @@ def reissue_cookies_for_frames(request, response) -> None:
             samesite="None",
         )
         request.META["CSRF_COOKIE_NEEDS_UPDATE"] = False  # CsrfViewMiddleware: already done
+
+
+def _in_lti_session(request) -> bool:
+    session = getattr(request, "session", None)
+    if session is None:
+        return False
+    # Don't load a session just to learn it has no LTI origins.
+    if settings.SESSION_COOKIE_NAME not in request.COOKIES and not session.modified:
+        return False
+    return bool(session.get(SESSION_FRAME_ORIGINS))
+
+
+class LtiCookieMiddleware:
+    """Over HTTPS, in a session that began with an LTI launch, every cookie Django sets for the
+    session (session, CSRF, messages) goes out `SameSite=None; Secure`, whichever middleware set
+    it: in the LMS's frame a `Lax` cookie is dropped, and with it, say, the "Roster synced"
+    message. Listed before SessionMiddleware, so its response hook runs after theirs."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if not request.is_secure() or not response.cookies or not _in_lti_session(request):
+            return response
+        names = (settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME, MESSAGES_COOKIE_NAME)
+        for name in names:
+            morsel = response.cookies.get(name)
+            if morsel is not None:
+                morsel["samesite"] = "None"
+                morsel["secure"] = True
+        return response
 
 
 class LtiFrameMiddleware:

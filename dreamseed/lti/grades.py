@@ -37,6 +37,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from pylti1p3.assignments_grades import AssignmentsGradesService
 from pylti1p3.exception import LtiException, LtiServiceException
 from pylti1p3.grade import Grade
@@ -61,6 +62,23 @@ SCORE_MAXIMUM = 100
 MAX_BACKOFF_SECONDS = 60 * 60
 RETRYABLE_STATUSES = {401, 408, 429}  # 401: our cached token may have expired
 STALE_AFTER = timedelta(minutes=15)
+GRADE_SYNC_OFF = _(
+    "Grade sync is off for this activity in the LMS: its latest launch offered no grade "
+    "service. In the LMS's DreamSeed tool settings switch on grade sync (Moodle: “Use this "
+    "service for grade sync and column management”; Canvas: the developer key's score scope), "
+    "open the activity once from the LMS, then send the grade again."
+)
+NO_SCORE_SCOPE = _(
+    "The LMS does not let DreamSeed send scores for this activity (it did not grant the score "
+    "scope). In the LMS's DreamSeed tool settings allow grade sync (Canvas: the developer key's "
+    "score scope), open the activity once from the LMS, then send the grade again."
+)
+NO_LINE_ITEM = _(
+    "The LMS gave this activity no gradebook column and did not let DreamSeed make one. In "
+    "the LMS's DreamSeed tool settings allow column management (Moodle: “Use this service for "
+    "grade sync and column management”; Canvas: the developer key's line item scope), open the "
+    "activity once from the LMS, then send the grade again."
+)
 
 
 def score_given(theta: float | None) -> float:
@@ -168,7 +186,8 @@ def passback_attempt(*, passback_id: int) -> int | None:
         link = row.resource_link
         row.payload = grade_payload(session=row.session, user_sub=row.user_sub)
         if not link.may(AGS_SCOPE_SCORE):
-            _finish(row, PassbackStatus.SKIPPED, error="The LMS did not grant the score scope.")
+            why = NO_SCORE_SCOPE if link.ags_scopes else GRADE_SYNC_OFF
+            _finish(row, PassbackStatus.SKIPPED, error=str(why))
             return None
         row.attempts += 1
         connector = CachedTokenConnector(registration_for(link.platform), link.platform)
@@ -184,11 +203,7 @@ def passback_attempt(*, passback_id: int) -> int | None:
             if not (row.lineitem_url or link.lineitem_url):
                 if not (link.lineitems_url and link.may(AGS_SCOPE_LINEITEM)):
                     row.attempts -= 1
-                    _finish(
-                        row,
-                        PassbackStatus.SKIPPED,
-                        error="No line item, and the LMS did not allow creating one.",
-                    )
+                    _finish(row, PassbackStatus.SKIPPED, error=str(NO_LINE_ITEM))
                     return None
                 row.lineitem_url = _line_item_for(service, link)
             elif not row.lineitem_url:

@@ -68,8 +68,11 @@ def roster_fetch(*, context: LtiContext) -> list[dict]:
     """Every member of the course, all pages, from the LMS."""
     if not context.memberships_url:
         raise RosterSyncError(
-            _("The LMS has not offered this course's roster. Launch DreamSeed from the course "
-              "as its teacher, with the Names and Roles service enabled for the tool.")
+            _("Roster sharing is off for DreamSeed in the LMS: its latest launch from this "
+              "course offered no roster service. In the LMS's DreamSeed tool settings switch on "
+              "Names and Role Provisioning (Moodle: “Use this service to retrieve members' "
+              "information”; Canvas: the developer key's course membership scope), then open "
+              "DreamSeed from the course again.")
         )  # fmt: skip
     platform = context.platform
     connector = CachedTokenConnector(registration_for(platform), platform)

@@ -149,7 +149,12 @@ def passbacks_needing_attention(*, contexts, limit: int = 50):
     return (
         GradePassback.objects.filter(
             resource_link__context__in=contexts,
-            status__in=[PassbackStatus.FAILED, PassbackStatus.RETRYING, PassbackStatus.PENDING],
+            status__in=[
+                PassbackStatus.FAILED,
+                PassbackStatus.RETRYING,
+                PassbackStatus.PENDING,
+                PassbackStatus.SKIPPED,
+            ],
         )
         .select_related("session__student", "session__assignment__assessment", "resource_link")
         .order_by("-updated")[:limit]

@@ -199,13 +199,22 @@ def _enroll(school_class: Class, user: User) -> None:
 
 
 def context_link(
-    *, platform: LtiPlatform, claim, user: User, roles, nrps_claim=None, read_only: bool = False
+    *,
+    platform: LtiPlatform,
+    claim,
+    user: User,
+    roles,
+    nrps_claim=None,
+    read_only: bool = False,
+    drop_stale_nrps: bool = False,
 ) -> LtiContext | None:
     """The DreamSeed class of the launch's course: made on a teacher's first launch, linked after.
 
     The launching person becomes one of its teachers (instructor roles) or is enrolled
     (students). While the school is read-only nothing is made and nobody is added: people see
-    what they already had.
+    what they already had. With `drop_stale_nrps` (a resource link launch), a launch without the
+    roster claim forgets the roster URL: the LMS stopped offering it (Names and Roles switched
+    off in the tool's settings), and using the old one would fail with a misleading error.
     """
     if not isinstance(claim, dict) or not claim.get("id"):
         return None
@@ -244,6 +253,9 @@ def context_link(
     )
     if isinstance(memberships_url, str) and memberships_url:
         updates["memberships_url"] = memberships_url[:1000]
+    if drop_stale_nrps and "memberships_url" not in updates and link.memberships_url:
+        link.memberships_url = ""
+        link.save(update_fields=["memberships_url"])
     changed = [name for name, value in updates.items() if value and getattr(link, name) != value]
     for name in changed:
         setattr(link, name, updates[name])
@@ -314,6 +326,10 @@ def resource_link_record(
             value = ags_claim.get(key)
             if isinstance(value, str) and value:
                 updates[field] = value[:1000]
+    else:
+        # The latest launch carries no grade service: grade sync was switched off in the LMS.
+        # Forget the old endpoints (passback then says so) rather than post to them.
+        updates.update({"ags_scopes": [], "lineitem_url": "", "lineitems_url": ""})
     if not read_only and (
         link.assignment_id is None
         or (context is not None and link.assignment.school_class_id != context.school_class_id)
@@ -364,6 +380,7 @@ def launch_complete(*, platform: LtiPlatform, claims: dict, launch_id: str) -> L
             roles=roles,
             nrps_claim=claims.get(CLAIM_NRPS),
             read_only=read_only,
+            drop_stale_nrps=message_type == RESOURCE_LINK_REQUEST,
         )
         if message_type == DEEP_LINKING_REQUEST:
             if user.role not in STAFF_ROLES:

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from pylti1p3.exception import LtiException, OIDCException
 
 from dreamseed.accounts.models import STAFF_ROLES
@@ -265,11 +265,16 @@ def login(request):
 
 
 @csrf_exempt
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 @lti_frameable
 def launch(request):
     """The LMS posts the id_token here (LTI 1.3 step 3). Validate it all, then sign the person in
-    and send them where the link points."""
+    and send them where the link points.
+
+    A GET is no launch: Moodle fetches the URL when a teacher saves an activity, and people may
+    open it by hand. They get a short explanation, not an error."""
+    if request.method != "POST":
+        return render(request, "lti/launch_info.html")
     tool_conf = SchoolToolConf()
     try:
         message_launch = SchoolMessageLaunch.for_request(request, tool_conf)

@@ -41,21 +41,27 @@ class Course:
 
     def __init__(self, lms, lti_client, course, personas, **claims):
         self.lms = lms
-        tool = lti_client(lms)
+        self.course = course
+        self.teacher = tool = lti_client(lms)
         tool.follow(tool.launch(teacher(lms.kind), course))
         self.assessment = make_assessment(author=personas["alpha_teacher"].user)
         self.assignment = make_assignment(
             assessment=self.assessment, school_class=LtiContext.objects.get().school_class
         )
-        custom = {"dreamseed_assignment": self.assignment.pk}
-        learner = lti_client(lms)
-        learner.follow(
-            learner.launch(
-                student(lms.kind), course, resource_link_id="rl-1", custom=custom, **claims
-            )
-        )
+        self.learner = lti_client(lms)
+        self.relaunch(**claims)
         self.link = LtiResourceLink.objects.get(resource_link_id="rl-1")
         self.student = self.link.platform.identities.get(sub="s-200").user
+
+    def relaunch(self, **claims) -> str:
+        """The student opens the link (again) from the LMS."""
+        custom = {"dreamseed_assignment": self.assignment.pk}
+        return self.learner.follow(
+            self.learner.launch(
+                student(self.lms.kind), self.course, resource_link_id="rl-1", custom=custom,
+                **claims,
+            )
+        )  # fmt: skip
 
     def finish(self, theta=0.75, se=0.31) -> ExamSession:
         return ExamSession.objects.create(
@@ -220,7 +226,7 @@ def test_no_line_item_is_created_without_the_lineitem_scope(canvas, make_course)
     assert grades.grade_passback_send(session_id=session.pk) is None
     row = GradePassback.objects.get()
     assert row.status == PassbackStatus.SKIPPED
-    assert "not allow creating" in row.last_error
+    assert "did not let DreamSeed make one" in row.last_error
     assert canvas.scores == []
     assert not [item for item in canvas.lineitems.values() if item.get("tag") == "dreamseed"]
     assert not [r for r in canvas.platform.requests if r[0] == "POST" and "line_items" in r[1]]

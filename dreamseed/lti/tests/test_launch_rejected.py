@@ -210,7 +210,8 @@ def test_a_launch_post_without_a_usable_token_is_refused(canvas, lti_client, dat
 
 
 def test_a_launch_needs_a_post(canvas, client_for):
-    assert client_for(host="alpha.localhost").get("/lti/launch/").status_code == 405
+    # A GET is explained (test_in_the_frame); other methods are refused.
+    assert client_for(host="alpha.localhost").delete("/lti/launch/").status_code == 405
 
 
 @pytest.mark.parametrize(
