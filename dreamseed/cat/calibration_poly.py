@@ -20,8 +20,9 @@ scoring, with the expected information
 :math:`F = \sum_q N_{iq} \sum_k \partial_\eta P_{ik}\, \partial_\eta P_{ik}^T / P_{ik}`
 (:math:`N_{iq} = \sum_k r_{ikq}`). The Newton step :math:`F^{-1} g` is **scaled as a whole**
 so that its largest component is at most :data:`MAX_STEP` (never clipped component by
-component, which could turn it against the gradient), then halved until the item's objective
-does not fall. Parameterisations (slope-intercept):
+component, which could turn it against the gradient; the
+:func:`~dreamseed.cat.calibration.scaled_step` of the dichotomous calibration), then
+halved until the item's objective does not fall. Parameterisations (slope-intercept):
 
 * GPCM / PCM / 2PL / 1PL: :math:`\eta = (a, \delta_1, \dots, \delta_m)`,
   :math:`P_k \propto \exp(k a \theta + \sum_{v \le k} \delta_v)`, :math:`b_v = -\delta_v / a`
@@ -42,13 +43,15 @@ scale. Without anchors ability is :math:`N(0, 1)`, which fixes the scale.
 \partial_\eta \ln P_{i x_{pi}}(\theta_q)` (Fisher's identity), plus the prior's curvature,
 mapped to :math:`(a, b_1, \dots, b_m, c)` by the delta method.
 
-**Flags** (per item, the first that applies): not estimated -- ``too_few_responses``,
-``no_variance`` (one score only), ``empty_category`` (a polytomous item with a score nobody
-got: its threshold is not identified); estimated but not to be trusted -- ``not_moved``
-(parameters never left their start values), ``not_converged`` (the Newton step of the
-marginal likelihood is still more than :data:`CONVERGENCE_SE_FRACTION` of an SE),
-``large_se`` (an SE above :data:`SE_LIMIT` or not finite), ``at_bound`` (a slope or a
-threshold on its limit).
+**Flags** (per item), with the vocabulary and thresholds of
+:func:`dreamseed.cat.calibration.item_convergence`. Not estimated (NaN parameters):
+``too_few_responses``, ``no_variance`` (one score only), ``empty_category`` (a polytomous
+item with a score nobody got: its threshold is not identified). Estimated but not usable, in
+order of precedence: ``at_bound`` (a slope or a threshold on its limit), ``not_converged``
+(the parameters never left their start, or one more Fisher-scoring step on the final
+marginal likelihood would still move one by more than
+:data:`~dreamseed.cat.calibration.STEP_TOLERANCE`: the gradient is not near zero),
+``large_se`` (a standard error not finite or above ``max_se``: a, every threshold, c).
 """
 
 from __future__ import annotations
@@ -60,20 +63,28 @@ import numpy as np
 from scipy.special import expit, logit
 
 from .calibration import (
+    _MAX_STEP,
     DEFAULT_C_PRIOR,
+    DEFAULT_MAX_SE,
     DEFAULT_MIN_RESPONSES,
     DEFAULT_TOLERANCE,
     DENSE_CELL_LIMIT,
     DIFFICULTY_LIMIT,
     FLAG_AT_BOUND,
+    FLAG_LARGE_SE,
     FLAG_NO_VARIANCE,
+    FLAG_NOT_CONVERGED,
     FLAG_TOO_FEW,
     GUESSING_BOUNDS,
     M_STEP_NEWTON_STEPS,
     SLOPE_BOUNDS,
+    STEP_TOLERANCE,
+    STUCK_TOLERANCE,
     _as_index,
     _check_options,
     _safe_inverse,
+    check_max_se,
+    scaled_step,
 )
 from .exceptions import ConfigurationError, InvalidParametersError, InvalidResponsesError
 from .irt import PROBABILITY_FLOOR
@@ -81,8 +92,6 @@ from .polytomous import (
     MAX_CATEGORIES,
     MODEL_CODES,
     MODEL_DICHOTOMOUS,
-    MODEL_GPCM,
-    MODEL_GRM,
     PolyBank,
     _validated,
     log_category_probabilities,
@@ -97,26 +106,16 @@ QUADRATURE_BOUNDS = (-5.0, 5.0)
 ANCHORED_QUADRATURE_POINTS = 61
 ANCHORED_QUADRATURE_BOUNDS = (-6.0, 6.0)
 DEFAULT_MAX_ITERATIONS = 2000
-#: Largest component of a Fisher-scoring step, logits; the whole step is scaled down to it.
-MAX_STEP = 1.0
+#: Largest component of a Fisher-scoring step (the dichotomous calibration's), logits.
+MAX_STEP = _MAX_STEP
 #: Halvings of a step before an item keeps its previous parameters for this M step.
 LINE_SEARCH_HALVINGS = 8
-#: An estimated item whose a, b or c SE exceeds this (logits) is flagged ``large_se``.
-SE_LIMIT = 1.0
-#: An item whose remaining Newton step exceeds this fraction of the SE of any of its
-#: parameters is flagged ``not_converged``.
-CONVERGENCE_SE_FRACTION = 0.1
-#: An item whose parameters moved less than this from their start is flagged ``not_moved``.
-NOT_MOVED_TOLERANCE = 1e-9
 #: The ability SD estimated in anchored mode is kept above this (logits).
 MIN_POPULATION_SD = 0.1
 #: Responses per chunk when computing standard errors.
 _SE_CHUNK = 20_000
 
 FLAG_EMPTY_CATEGORY = "empty_category"
-FLAG_NOT_MOVED = "not_moved"
-FLAG_NOT_CONVERGED = "not_converged"
-FLAG_LARGE_SE = "large_se"
 #: Flags of items that were not estimated (their parameters are NaN).
 NOT_ESTIMATED_FLAGS = (FLAG_TOO_FEW, FLAG_NO_VARIANCE, FLAG_EMPTY_CATEGORY)
 
@@ -213,6 +212,7 @@ def calibrate_poly(
     tolerance: float = DEFAULT_TOLERANCE,
     min_responses: int = DEFAULT_MIN_RESPONSES,
     c_prior: tuple[float, float] = DEFAULT_C_PRIOR,
+    max_se: tuple[float, float, float] | None = DEFAULT_MAX_SE,
     quadrature_points: int | None = None,
     quadrature_bounds: tuple[float, float] | None = None,
 ) -> PolyCalibrationResult:
@@ -243,6 +243,9 @@ def calibrate_poly(
         Free items with fewer responses are flagged ``too_few_responses`` and left out.
     c_prior : (alpha, beta)
         Beta prior on the 3PL guessing parameter.
+    max_se : (se_a, se_b, se_c) or None
+        Largest standard errors of a, of every threshold and of c accepted as usable;
+        larger ones are flagged ``large_se`` (None: no limit).
     quadrature_points, quadrature_bounds :
         Ability grid (defaults depend on the mode, see the module constants).
 
@@ -262,6 +265,7 @@ def calibrate_poly(
     """
     started = time.perf_counter()
     _check_options(max_iterations, tolerance, min_responses, c_prior, quadrature_points or 41)
+    check_max_se(max_se)
     person = _as_index(person_idx, "person_idx")
     item = _as_index(item_idx, "item_idx")
     score = _as_scores(responses)
@@ -389,18 +393,23 @@ def calibrate_poly(
         fill_table()
         posterior, loglik = data.posterior(log_table, _log_weights(grid, mean, sd))
         history.append(loglik)
+        expected = data.expected_counts(posterior)
         for g, (rows, w) in zip(groups, group_rows, strict=True):
             a_g, b_g, c_g = g.to_params(g.state)
             a_out[g.items] = a_g
             thresholds[g.items, : w - 1] = b_g
             c_out[g.items] = c_g
-            se_out, newton_in_se = g.standard_errors(data, posterior, rows)
+            se_out = g.standard_errors(data, posterior, rows)
+            r = np.zeros((len(g.items), w, len(grid)))
+            valid = np.arange(w) < categories[g.items][:, None]
+            r[valid] = expected[rows[valid]]
+            remaining = np.abs(g.newton_step(g.state, r)).max(axis=1)
             se_a[g.items] = se_out[:, 0]
             se_thresholds[g.items, : w - 1] = se_out[:, 1:w]
             if g.kind == "3PL":
                 se_c[g.items] = se_out[:, w]
             flags[g.items] = _quality_flags(
-                g, a_out[g.items], thresholds[g.items], se_out, newton_in_se
+                g, a_out[g.items], thresholds[g.items], se_out, remaining, max_se
             )
     elif anchored:
         posterior, loglik = data.posterior(log_table, _log_weights(grid, mean, sd))
@@ -635,19 +644,23 @@ class _Group:
     def feasible(self, state):
         return np.ones(len(state), dtype=bool)
 
-    def m_step(self, r):
-        """Fisher scoring with whole-step scaling and step halving, every item at once."""
+    def newton_step(self, state, r):
+        """The full Fisher-scoring step on each item's expected complete-data objective,
+        shape (k, n_params), 0 for fixed parameters. With the counts of the final E step it
+        is also the step on the marginal likelihood (Fisher's identity)."""
         total = r.sum(axis=1)  # (k, Q)
+        p = np.clip(self.probabilities(state), PROBABILITY_FLOOR, None)  # (k, K, Q)
+        dp = self.derivatives(state)  # (k, n, K, Q)
+        score = np.einsum("kcq,kncq->kn", r / p, dp)
+        info = np.einsum("kq,kncq,kmcq->knm", total, dp, dp / p[:, None])
+        prior_score, prior_info = self.prior_terms(state)
+        return _masked_solve(info + prior_info, score + prior_score, self.free)
+
+    def m_step(self, r):
+        """Fisher scoring, each item's step scaled as a whole then halved, all items at once."""
         state = self.state
         for _ in range(M_STEP_NEWTON_STEPS):
-            p = np.clip(self.probabilities(state), PROBABILITY_FLOOR, None)  # (k, K, Q)
-            dp = self.derivatives(state)  # (k, n, K, Q)
-            score = np.einsum("kcq,kncq->kn", r / p, dp)
-            info = np.einsum("kq,kncq,kmcq->knm", total, dp, dp / p[:, None])
-            prior_score, prior_info = self.prior_terms(state)
-            score, info = score + prior_score, info + prior_info
-            step = _masked_solve(info, score, self.free)
-            state = self._line_search(state, _scaled(step), r)
+            state = self._line_search(state, scaled_step(self.newton_step(state, r)), r)
         self.state = state
 
     def _line_search(self, state, step, r):
@@ -672,8 +685,7 @@ class _Group:
         return state
 
     def standard_errors(self, data, posterior, rows):
-        """SEs of ``[a, b_1..b_M(, c)]`` (k, n_out) and, per item, the largest remaining
-        Newton step of the marginal likelihood in units of its parameter's SE."""
+        """Standard errors of ``[a, b_1..b_M]`` (GPCM, GRM) or ``[a, b, c]`` (3PL), (k, n_out)."""
         state = self.state
         p = np.clip(self.probabilities(state), PROBABILITY_FLOOR, None)
         gradient = self.derivatives(state) / p[:, None]  # d ln P_k / d eta, (k, n, K, Q)
@@ -707,26 +719,17 @@ class _Group:
                 )
                 info[:, i, j] = info[:, j, i] = total
         info += self.prior_terms(state)[1]
-        marginal_score = np.zeros((len(state), n_params))
-        for i in range(n_params):
-            marginal_score[:, i] = np.bincount(owner, weights=scores[:, i], minlength=len(state))
-        marginal_score += self.prior_terms(state)[0]
         free = self.free
         both = free[:, :, None] & free[:, None, :]
         eye = np.broadcast_to(np.eye(n_params), info.shape)
         covariance = np.where(both, _safe_inverse(np.where(both, info, eye)), 0.0)
-        newton = np.einsum("knm,km->kn", covariance, np.where(free, marginal_score, 0.0))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            param_se = np.sqrt(np.einsum("knn->kn", covariance))
-            ratio = np.where(free, np.abs(newton) / param_se, 0.0)
-        newton_in_se = np.nanmax(np.where(np.isfinite(ratio), ratio, np.inf), axis=1)
         jacobian = self.jacobian(state)  # (k, n_out, n)
         variance = np.einsum("koi,kij,koj->ko", jacobian, covariance, jacobian)
         se = np.sqrt(np.maximum(variance, 0.0))
         se[~np.isfinite(variance)] = np.nan
         out_free = (np.abs(jacobian) > 0).any(axis=2) & self._output_free()
         se[~out_free] = np.nan
-        return se, newton_in_se
+        return se
 
     def _output_free(self):
         # Outputs [a, b_1..b_M]: a is free unless fixed; b_v where the item has it.
@@ -922,40 +925,26 @@ def _masked_solve(info, score, free):
     return np.where(free & np.isfinite(step), step, 0.0)
 
 
-def _scaled(step):
-    """Scale each item's whole step so its largest component is at most :data:`MAX_STEP`
-    (direction kept; never clipped component by component)."""
-    largest = np.abs(step).max(axis=1, keepdims=True)
-    factor = np.where(largest > MAX_STEP, MAX_STEP / np.maximum(largest, 1e-300), 1.0)
-    return step * factor
-
-
-def _quality_flags(group, a, thresholds, se, newton_in_se):
+def _quality_flags(group, a, thresholds, se, remaining_step, max_se):
+    """The rule of :func:`dreamseed.cat.calibration.item_convergence` for items with several
+    thresholds: ``at_bound``, then ``not_converged``, then ``large_se``."""
     flags = np.array([""] * len(a), dtype=object)
-    moved = np.abs(group.state - group.start_state).max(axis=1) > NOT_MOVED_TOLERANCE
-    usable = se[:, : 1 + group.m]
-    expected = group._output_free()[:, : usable.shape[1]]
-    bad_se = (expected & ~(np.isfinite(usable) & (usable <= SE_LIMIT))).any(axis=1)
+    if max_se is not None:
+        limit_a, limit_b, limit_c = max_se
+        limits = np.full(se.shape, limit_b)
+        limits[:, 0] = limit_a
+        if group.kind == "3PL":
+            limits[:, 2] = limit_c
+        expected = group._output_free()
+        too_large = expected & ~(np.isfinite(se) & (se <= limits))
+        flags[too_large.any(axis=1)] = FLAG_LARGE_SE
+    moved = np.abs(group.state - group.start_state).max(axis=1)
+    stuck = ~(moved > STUCK_TOLERANCE) | ~(remaining_step <= STEP_TOLERANCE)
+    flags[stuck] = FLAG_NOT_CONVERGED
     at_bound = (
         (a <= SLOPE_BOUNDS[0] * (1 + 1e-6))
         | (a >= SLOPE_BOUNDS[1] * (1 - 1e-6))
         | (np.nan_to_num(np.abs(thresholds)) >= DIFFICULTY_LIMIT * (1 - 1e-6)).any(axis=1)
     )
     flags[at_bound] = FLAG_AT_BOUND
-    flags[bad_se] = FLAG_LARGE_SE
-    flags[newton_in_se > CONVERGENCE_SE_FRACTION] = FLAG_NOT_CONVERGED
-    flags[~moved] = FLAG_NOT_MOVED
     return flags
-
-
-__all__ = [
-    "FLAG_EMPTY_CATEGORY",
-    "FLAG_LARGE_SE",
-    "FLAG_NOT_CONVERGED",
-    "FLAG_NOT_MOVED",
-    "MODELS",
-    "MODEL_GPCM",
-    "MODEL_GRM",
-    "PolyCalibrationResult",
-    "calibrate_poly",
-]
