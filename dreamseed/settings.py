@@ -377,6 +377,22 @@ BILLING_TRIAL_DAYS = env_int("BILLING_TRIAL_DAYS", 30)
 BILLING_TRIAL_SEATS = env_int("BILLING_TRIAL_SEATS", 50)
 # Days a school keeps working after a payment fails (past_due) before it becomes read-only.
 BILLING_GRACE_DAYS = env_int("BILLING_GRACE_DAYS", 14)
+# Where the Stripe SDK sends API calls: Stripe itself unless set (stripe-mock: http://localhost:12111).
+STRIPE_API_BASE = env_str("STRIPE_API_BASE")
+# Checkout turns on Stripe Tax (needs Stripe Tax set up in the dashboard).
+BILLING_AUTOMATIC_TAX = env_bool("BILLING_AUTOMATIC_TAX", False)
+# This deployment's name in Stripe idempotency keys; unset, a random id made once and kept in the
+# public schema. Set it only to something no other deployment on the same Stripe account uses.
+BILLING_DEPLOYMENT_ID = env_str("BILLING_DEPLOYMENT_ID")
+# Webhook payloads are kept this long (the event ids stay, for deduplication), as are the records
+# of refused deliveries.
+BILLING_EVENT_RETENTION_DAYS = env_int("BILLING_EVENT_RETENTION_DAYS", 30)
+# Queue for webhook processing; empty: the default queue.
+BILLING_TASK_QUEUE = env_str("BILLING_TASK_QUEUE")
+CELERY_BEAT_SCHEDULE["billing-reconcile-daily"] = {
+    "task": "dreamseed.billing.tasks.billing_reconcile_all_schools",
+    "schedule": crontab(hour=4, minute=10),
+}
 
 # --- Upload limits -----------------------------------------------------------------------------
 # Each upload form has its own, smaller limit with a message naming it (roster 1 MB, item file

@@ -1,40 +1,68 @@
 """Billing services: starting Checkout and the customer portal for a school, and turning what
-Stripe says about a school's subscription into its licence.
+Stripe says about a school's subscriptions into its licence.
 
-The licence only ever changes from a verified webhook, and then from the subscription as Stripe
-returns it *now* (re-fetched through the gateway), never from the event's copy: events arrive late,
-twice and out of order, and the latest read of the subscription is the truth.
+The licence only ever changes from what Stripe returns *now* (the customer's subscriptions,
+re-read through the gateway by the webhook's worker task or by reconciliation), never from an
+event's copy: events arrive late, twice, out of order or not at all, and the latest read is the
+truth.
 """
 
 import logging
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+from django_tenants.utils import schema_context
 
 from dreamseed.billing import stripe_gateway as gateway
-from dreamseed.billing.models import EventOutcome, StripeEvent
+from dreamseed.billing.models import (
+    BillingDeployment,
+    BillingNotice,
+    EventOutcome,
+    NoticeKind,
+    RejectedDelivery,
+    StripeEvent,
+)
 from dreamseed.billing.stripe_gateway import BillingError, BillingNotConfigured
+from dreamseed.schools.licensing import READ_ONLY_STATES, licence_state, seats_used
 from dreamseed.schools.models import LicenceStatus, School
 
 logger = logging.getLogger(__name__)
 
 MAX_SEATS = 10_000
-HANDLED_EVENT_TYPES = frozenset(
+#: Events that make us re-read the school's subscriptions from Stripe.
+SUBSCRIPTION_EVENT_TYPES = frozenset(
     {
         "checkout.session.completed",
         "customer.subscription.created",
         "customer.subscription.updated",
         "customer.subscription.deleted",
+        "customer.subscription.paused",
+        "customer.subscription.resumed",
         "invoice.paid",
         "invoice.payment_failed",
+        "invoice.payment_action_required",
     }
 )
+HANDLED_EVENT_TYPES = SUBSCRIPTION_EVENT_TYPES | {
+    "invoice.upcoming",
+    "customer.deleted",
+    "charge.refunded",
+    "charge.dispute.created",
+    "charge.dispute.updated",
+    "charge.dispute.closed",
+}
+#: Dispute statuses after which nothing more happens.
+DISPUTE_CLOSED_STATUSES = frozenset({"won", "lost", "warning_closed"})
 # Stripe subscription status -> licence status. "incomplete" (first payment still being confirmed)
 # is missing on purpose: it changes nothing until Stripe says paid or expired.
 LICENCE_FOR_SUBSCRIPTION_STATUS = {
@@ -80,19 +108,36 @@ def school_has_live_subscription(school: School) -> bool:
     )
 
 
-# --- Buying and managing -------------------------------------------------------------------------
+def deployment_id() -> str:
+    """This deployment's id for Stripe idempotency keys: BILLING_DEPLOYMENT_ID, else a random id
+    made once and kept in the public schema."""
+    if settings.BILLING_DEPLOYMENT_ID:
+        return settings.BILLING_DEPLOYMENT_ID
+    row = BillingDeployment.objects.order_by("pk").first()
+    if row is None:
+        try:
+            with transaction.atomic():
+                row = BillingDeployment.objects.create(pk=1, value=secrets.token_hex(8))
+        except IntegrityError:  # another process made it first
+            row = BillingDeployment.objects.get(pk=1)
+    return row.value
+
+
+# --- Buying and managing --------------------------------------------------------------------------
 
 
 def billing_customer_ensure(*, school: School, email: str = "") -> str:
     """The school's Stripe customer id, creating the customer the first time."""
     if school.stripe_customer_id:
         return school.stripe_customer_id
-    # The idempotency key makes a double click (or two admins at once) create one customer.
+    # The idempotency key makes a double click (or two admins at once) create one customer. It
+    # names this deployment: another one sharing the Stripe account (staging, a reset database)
+    # has its own school numbered the same, and must not be handed this school's customer.
     customer = gateway.customer_create(
         name=school.name,
         email=email,
         metadata=school_metadata(school),
-        idempotency_key=f"dreamseed-school-{school.pk}-customer",
+        idempotency_key=f"dreamseed-{deployment_id()}-school-{school.pk}-customer",
     )
     School.objects.filter(pk=school.pk, stripe_customer_id="").update(
         stripe_customer_id=customer["id"]
@@ -129,41 +174,88 @@ def billing_checkout_start(
         raise ValidationError(
             _("Choose between 1 and %(max)s seats.") % {"max": MAX_SEATS}, code="seats"
         )
-    school = School.objects.get(pk=school.pk)
-    if school_has_live_subscription(school):
-        return _seats_change_url(
-            school=school, seats=seats, success_url=success_url, cancel_url=cancel_url
+    if seats < min_seats:
+        raise ValidationError(
+            _(
+                "Your school has %(used)s active students: choose at least %(used)s seats, or "
+                "deactivate students who have left first."
+            )
+            % {"used": min_seats},
+            code="seats_below_students",
         )
-    customer = billing_customer_ensure(school=school, email=customer_email)
-    metadata = school_metadata(school)
-    session = gateway.checkout_session_create(
-        {
-            "mode": "subscription",
-            "customer": customer,
-            "client_reference_id": str(school.pk),
-            "metadata": metadata,
-            "subscription_data": {"metadata": metadata},
-            "line_items": [
-                {
-                    "price": settings.STRIPE_PRICE_ID,
-                    "quantity": seats,
-                    "adjustable_quantity": {
-                        "enabled": True,
-                        "minimum": max(1, min(min_seats, seats)),
-                        "maximum": MAX_SEATS,
-                    },
-                }
-            ],
-            "success_url": success_url,
-            "cancel_url": cancel_url,
-            "locale": _checkout_locale(),
-        }
-    )
+    # The school's row stays locked until the payment page exists: two admins (or a double click)
+    # buying at once get one Checkout, not two that could both be paid.
+    with transaction.atomic():
+        school = School.objects.select_for_update().get(pk=school.pk)
+        if school_has_live_subscription(school):
+            return _seats_change_url(
+                school=school, seats=seats, success_url=success_url, cancel_url=cancel_url
+            )
+        customer = billing_customer_ensure(school=school, email=customer_email)
+        # A subscription Stripe has and our webhook has not told us about yet (the first
+        # purchase's event still on its way): apply it and change seats on it instead.
+        if any(
+            s.get("status") in LIVE_SUBSCRIPTION_STATUSES
+            for s in gateway.subscriptions_list(customer=customer)
+        ):
+            school_subscription_sync(school=school)
+            school.refresh_from_db()
+            if school_has_live_subscription(school):
+                return _seats_change_url(
+                    school=school, seats=seats, success_url=success_url, cancel_url=cancel_url
+                )
+        # An earlier payment page still open (left in another tab) could be paid as well as this
+        # one: close it first.
+        for open_session in gateway.checkout_sessions_list_open(customer=customer):
+            gateway.checkout_session_expire(open_session["id"])
+        session = gateway.checkout_session_create(
+            _checkout_params(
+                school=school,
+                customer=customer,
+                seats=seats,
+                min_seats=min_seats,
+                success_url=success_url,
+                cancel_url=cancel_url,
+            )
+        )
     logger.info(
         "checkout started",
         extra={"school": school.schema_name, "seats": seats, "session": session["id"]},
     )
     return session["url"]
+
+
+def _checkout_params(
+    *, school: School, customer: str, seats: int, min_seats: int, success_url: str, cancel_url: str
+) -> dict:
+    metadata = school_metadata(school)
+    return {
+        "mode": "subscription",
+        "customer": customer,
+        "client_reference_id": str(school.pk),
+        "metadata": metadata,
+        "subscription_data": {"metadata": metadata},
+        "line_items": [
+            {
+                "price": settings.STRIPE_PRICE_ID,
+                "quantity": seats,
+                "adjustable_quantity": {
+                    "enabled": True,
+                    "minimum": max(1, min(min_seats, seats)),
+                    "maximum": MAX_SEATS,
+                },
+            }
+        ],
+        # Invoices to schools need the school's address and, where it has one, its tax id;
+        # Checkout saves both on the customer.
+        "billing_address_collection": "required",
+        "tax_id_collection": {"enabled": True},
+        "customer_update": {"address": "auto", "name": "auto"},
+        "automatic_tax": {"enabled": settings.BILLING_AUTOMATIC_TAX},
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+        "locale": _checkout_locale(),
+    }
 
 
 def _seats_change_url(*, school: School, seats: int, success_url: str, cancel_url: str) -> str:
@@ -248,7 +340,7 @@ def billing_invoices(*, school: School, limit: int = 12) -> list[InvoiceRow]:
     ]
 
 
-# --- Licence from a subscription -----------------------------------------------------------------
+# --- Licence from a subscription ------------------------------------------------------------------
 
 
 def _seat_item(subscription: dict) -> dict:
@@ -363,7 +455,205 @@ def school_licence_apply_subscription(
     return True
 
 
-# --- Webhook events ------------------------------------------------------------------------------
+# --- The school's subscriptions, re-read from Stripe ----------------------------------------------
+
+
+def _created(subscription: dict) -> tuple[int, str]:
+    return (subscription.get("created") or 0, subscription.get("id") or "")
+
+
+def school_subscription_sync(
+    *, school: School, customer_id: str = "", subscription_id: str = ""
+) -> str:
+    """Re-read the school's subscriptions from Stripe and make the licence match; returns an
+    EventOutcome value.
+
+    All of the customer's subscriptions are read, not just the one an event names, so that a
+    second live subscription (two Checkouts paid) is noticed and the licence does not swing
+    between them: it follows the one the school already had while that one is live, else the
+    oldest live one. With none live, the school's own (now ended) subscription tells how it
+    ended. `customer_id`/`subscription_id` come from the event, for a school Stripe has told us
+    nothing about yet.
+    """
+    school = School.objects.get(pk=school.pk)
+    customer = school.stripe_customer_id or customer_id
+    fetched_at = timezone.now()
+    subscriptions = gateway.subscriptions_list(customer=customer) if customer else []
+    listed = {s["id"] for s in subscriptions}
+    for extra in (subscription_id, "" if customer else school.stripe_subscription_id):
+        if extra and extra not in listed:
+            subscriptions.append(gateway.subscription_retrieve(extra))
+            listed.add(extra)
+    usable = [s for s in subscriptions if s.get("status") in LICENCE_FOR_SUBSCRIPTION_STATUS]
+    if not usable:
+        # Nothing yet, or only "incomplete" (first payment being confirmed): a later event or
+        # the next reconciliation brings the outcome.
+        return EventOutcome.PENDING if subscriptions else EventOutcome.IGNORED
+    live = sorted((s for s in usable if s["status"] in LIVE_SUBSCRIPTION_STATUSES), key=_created)
+    if live:
+        chosen = next((s for s in live if s["id"] == school.stripe_subscription_id), live[0])
+    else:
+        chosen = next(
+            (s for s in usable if s["id"] == school.stripe_subscription_id),
+            max(usable, key=_created),
+        )
+    _duplicate_subscriptions_record(school=school, live=live, kept=chosen["id"])
+    applied = school_licence_apply_subscription(
+        school=school, subscription=chosen, fetched_at=fetched_at
+    )
+    school_capacity_check(school=school)
+    return EventOutcome.PROCESSED if applied else EventOutcome.STALE
+
+
+def _duplicate_subscriptions_record(*, school: School, live: list[dict], kept: str) -> None:
+    """Open (or update) the operator's notice while the school has more than one live
+    subscription; resolve it once only one is left."""
+    open_notice = BillingNotice.objects.filter(
+        school=school,
+        kind=NoticeKind.DUPLICATE_SUBSCRIPTION,
+        stripe_object_id="",
+        resolved_at__isnull=True,
+    ).first()
+    if len(live) <= 1:
+        if open_notice is not None:
+            open_notice.resolved_at = timezone.now()
+            open_notice.save(update_fields=["resolved_at", "updated"])
+        return
+    details = {
+        "subscriptions": [
+            {
+                "id": s["id"],
+                "status": s.get("status"),
+                "quantity": _seat_item(s).get("quantity"),
+                "created": s.get("created"),
+            }
+            for s in live
+        ]
+    }
+    message = _(
+        "%(count)s live subscriptions for one school: the licence follows %(kept)s. Cancel and "
+        "refund the others in Stripe."
+    ) % {"count": len(live), "kept": kept}
+    if open_notice is None:
+        logger.error(
+            "school has several live stripe subscriptions",
+            extra={"school": school.schema_name, "subscriptions": [s["id"] for s in live]},
+        )
+        BillingNotice.objects.create(
+            school=school,
+            kind=NoticeKind.DUPLICATE_SUBSCRIPTION,
+            message=message,
+            details=details,
+        )
+    else:
+        open_notice.message, open_notice.details = message, details
+        open_notice.save(update_fields=["message", "details", "updated"])
+
+
+# --- Over capacity --------------------------------------------------------------------------------
+
+
+def school_capacity_check(*, school: School, used: int | None = None) -> bool:
+    """Record whether the school has more active students than licence seats, and return it.
+
+    Becoming over capacity (seats lowered in Stripe's portal below the students in use) sets
+    School.licence_over_capacity_since, opens an operator notice and e-mails the school's
+    administrators once; while it lasts no students can be added (assert_can_add_students).
+    Having enough seats again (seats bought, students deactivated) clears it. A read-only school
+    is never over capacity: its seats no longer matter.
+    """
+    school = School.objects.get(pk=school.pk)
+    if used is None:
+        with schema_context(school.schema_name):
+            used = seats_used()
+    over = used > school.seats and licence_state(school) not in READ_ONLY_STATES
+    if over == (school.licence_over_capacity_since is not None) and not over:
+        return False
+    numbers = {"used": used, "seats": school.seats}
+    message = (
+        _(
+            "%(used)s active students, %(seats)s seats: no students can be added until seats are "
+            "bought or students deactivated."
+        )
+        % numbers
+    )
+    with transaction.atomic():
+        locked = School.objects.select_for_update().get(pk=school.pk)
+        notice = BillingNotice.objects.filter(
+            school=locked, kind=NoticeKind.OVER_CAPACITY, stripe_object_id="",
+            resolved_at__isnull=True,
+        ).first()  # fmt: skip
+        if not over:
+            School.objects.filter(pk=locked.pk).update(licence_over_capacity_since=None)
+            if notice is not None:
+                notice.resolved_at = timezone.now()
+                notice.details = {**notice.details, "resolved_with": numbers}
+                notice.save(update_fields=["resolved_at", "details", "updated"])
+            logger.info("school back within its seats", extra={"school": locked.schema_name})
+            return False
+        if notice is None:
+            notice = BillingNotice.objects.create(
+                school=locked, kind=NoticeKind.OVER_CAPACITY, message=message, details=numbers
+            )
+        elif notice.details != numbers:
+            notice.message, notice.details = message, numbers
+            notice.save(update_fields=["message", "details", "updated"])
+        if locked.licence_over_capacity_since is None:
+            School.objects.filter(pk=locked.pk).update(licence_over_capacity_since=timezone.now())
+            logger.warning("school over capacity", extra={"school": locked.schema_name, **numbers})
+            school_pk = locked.pk
+            transaction.on_commit(
+                lambda: _admins_email(
+                    school_pk=school_pk,
+                    template="over_capacity",
+                    context={
+                        "used": used,
+                        "seats": numbers["seats"],
+                        "excess": used - numbers["seats"],
+                    },
+                ),
+                robust=True,
+            )
+    return True
+
+
+# --- E-mail to a school's administrators ----------------------------------------------------------
+
+
+def _school_url(school: School, path: str) -> str:
+    host = school.primary_host
+    if settings.SESSION_COOKIE_SECURE:
+        return f"https://{host}{path}"
+    return f"http://{host}:{getattr(settings, 'DEV_WEB_PORT', 8000)}{path}"
+
+
+def _admins_email(*, school_pk: int, template: str, context: dict) -> int:
+    """Send templates/billing/email/<template>{_subject,}.txt to the school's active
+    administrators; returns how many were sent."""
+    from django.urls import reverse
+
+    from dreamseed.accounts.models import Role, User
+
+    school = School.objects.get(pk=school_pk)
+    with schema_context(school.schema_name):
+        recipients = list(
+            User.objects.filter(role=Role.ADMIN, is_active=True)
+            .exclude(email="")
+            .values_list("email", flat=True)
+        )
+        billing_url = _school_url(school, reverse("billing:overview"))
+    if not recipients:
+        return 0
+    context = {**context, "school_name": school.name, "billing_url": billing_url}
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = render_to_string(f"billing/email/{template}_subject.txt", context)
+        body = render_to_string(f"billing/email/{template}.txt", context)
+    send_mail(" ".join(subject.split()), body, None, recipients)
+    logger.info("billing e-mail sent", extra={"school": school.schema_name, "template": template})
+    return len(recipients)
+
+
+# --- Webhook events -------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -385,7 +675,8 @@ def _invoice_subscription(invoice: dict) -> tuple[str, dict]:
 def _event_references(event: dict) -> EventReferences:
     obj = event["data"]["object"]
     kind = obj.get("object")
-    metadata = obj.get("metadata") or {}
+    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    customer_id = _id(obj.get("customer"))
     if kind == "checkout.session":
         subscription_id = _id(obj.get("subscription"))
         school_id = obj.get("client_reference_id") or metadata.get("school_id") or ""
@@ -395,11 +686,14 @@ def _event_references(event: dict) -> EventReferences:
     elif kind == "invoice":
         subscription_id, subscription_metadata = _invoice_subscription(obj)
         school_id = subscription_metadata.get("school_id") or metadata.get("school_id") or ""
+    elif kind == "customer":
+        subscription_id, school_id = "", metadata.get("school_id") or ""
+        customer_id = obj.get("id", "")
     else:
         subscription_id, school_id = "", metadata.get("school_id") or ""
     return EventReferences(
-        subscription_id=subscription_id,
-        customer_id=_id(obj.get("customer")),
+        subscription_id=subscription_id if isinstance(subscription_id, str) else "",
+        customer_id=customer_id if isinstance(customer_id, str) else "",
         school_id=str(school_id),
     )
 
@@ -419,14 +713,128 @@ def _school_for(references: EventReferences) -> School | None:
     return None
 
 
-def stripe_event_handle(*, event: dict) -> tuple[str, School | None]:
-    """Act on one verified event; returns (EventOutcome, school or None).
+def _dashboard_url(obj: dict, path: str) -> str:
+    mode = "" if obj.get("livemode") else "test/"
+    return f"https://dashboard.stripe.com/{mode}{path}"
 
-    Raises BillingError/BillingNotConfigured if the subscription cannot be re-read from Stripe,
-    so that the delivery fails and Stripe retries it later.
+
+def _notice_upsert(*, kind: str, stripe_object_id: str, school: School | None, **fields):
+    notice, _created_now = BillingNotice.objects.update_or_create(
+        kind=kind, stripe_object_id=stripe_object_id, defaults={"school": school, **fields}
+    )
+    return notice
+
+
+def _refund_record(*, school: School, charge: dict) -> None:
+    refunded = int(charge.get("amount_refunded") or 0)
+    _notice_upsert(
+        kind=NoticeKind.REFUND,
+        stripe_object_id=charge.get("id", ""),
+        school=school,
+        amount=refunded,
+        currency=(charge.get("currency") or "")[:3],
+        url=_dashboard_url(
+            charge, f"payments/{_id(charge.get('payment_intent')) or charge.get('id')}"
+        ),
+        message=_("%(refunded)s refunded of a %(amount)s payment.")
+        % {
+            "refunded": money_format(refunded, charge.get("currency", "")),
+            "amount": money_format(int(charge.get("amount") or 0), charge.get("currency", "")),
+        },
+        details={"charge_amount": charge.get("amount"), "refunded": bool(charge.get("refunded"))},
+    )
+    logger.warning("stripe refund recorded", extra={"school": school.schema_name})
+
+
+def _dispute_record(*, dispute: dict) -> School | None:
+    """A card dispute: find the school through the disputed charge's customer (the dispute does
+    not name the customer) and keep the dispute's state for the operator."""
+    charge_id = _id(dispute.get("charge"))
+    charge = dispute["charge"] if isinstance(dispute.get("charge"), dict) else None
+    if charge is None and charge_id:
+        charge = gateway.charge_retrieve(charge_id)
+    customer = _id((charge or {}).get("customer"))
+    school = _school_for(EventReferences("", customer, "")) if customer else None
+    status = dispute.get("status") or ""
+    closed = status in DISPUTE_CLOSED_STATUSES
+    due_by = ((dispute.get("evidence_details") or {}).get("due_by")) or None
+    notice = BillingNotice.objects.filter(
+        kind=NoticeKind.DISPUTE, stripe_object_id=dispute.get("id", "")
+    ).first()
+    _notice_upsert(
+        kind=NoticeKind.DISPUTE,
+        stripe_object_id=dispute.get("id", ""),
+        school=school,
+        amount=int(dispute.get("amount") or 0),
+        currency=(dispute.get("currency") or "")[:3],
+        url=_dashboard_url(dispute, f"disputes/{dispute.get('id', '')}"),
+        message=_("Dispute (%(reason)s): %(status)s.")
+        % {"reason": dispute.get("reason") or "-", "status": status or "-"},
+        details={"charge": charge_id, "status": status, "reason": dispute.get("reason"),
+                 "evidence_due_by": due_by},
+        resolved_at=(notice.resolved_at if notice and notice.resolved_at else timezone.now())
+        if closed
+        else None,
+    )  # fmt: skip
+    (logger.info if closed else logger.error)(
+        "stripe dispute recorded",
+        extra={"dispute": dispute.get("id"), "status": status,
+               "school": school.schema_name if school else "-"},
+    )  # fmt: skip
+    return school
+
+
+def _payment_action_record(*, school: School, invoice: dict) -> None:
+    _notice_upsert(
+        kind=NoticeKind.PAYMENT_ACTION_REQUIRED,
+        stripe_object_id=invoice.get("id", ""),
+        school=school,
+        amount=int(invoice.get("amount_due") or 0),
+        currency=(invoice.get("currency") or "")[:3],
+        url=invoice.get("hosted_invoice_url") or "",
+        message=_("The card holder must confirm this payment with their bank."),
+        resolved_at=None,
+    )
+
+
+def _payment_action_resolve(*, invoice: dict) -> None:
+    BillingNotice.objects.filter(
+        kind=NoticeKind.PAYMENT_ACTION_REQUIRED,
+        stripe_object_id=invoice.get("id", ""),
+        resolved_at__isnull=True,
+    ).update(resolved_at=timezone.now(), updated=timezone.now())
+
+
+def _renewal_reminder_send(*, school: School, invoice: dict) -> None:
+    """invoice.upcoming: tell the administrators when and how much the next renewal is."""
+    when = _timestamp(invoice.get("next_payment_attempt")) or _timestamp(invoice.get("period_end"))
+    lines = ((invoice.get("lines") or {}).get("data")) or []
+    seats = next((line.get("quantity") for line in lines if line.get("quantity")), None)
+    context = {
+        "date": when,
+        "amount": money_format(int(invoice.get("amount_due") or 0), invoice.get("currency", "")),
+        "seats": seats or school.seats,
+    }
+    school_pk = school.pk
+    transaction.on_commit(
+        lambda: _admins_email(school_pk=school_pk, template="renewal_reminder", context=context),
+        robust=True,
+    )
+
+
+def stripe_event_handle(*, event: dict) -> tuple[str, School | None]:
+    """Act on one recorded event; returns (EventOutcome, school or None).
+
+    Raises BillingError/BillingNotConfigured when Stripe cannot be read, so that the worker
+    retries it later.
     """
-    if event.get("type") not in HANDLED_EVENT_TYPES:
+    kind = event.get("type")
+    if kind not in HANDLED_EVENT_TYPES:
         return EventOutcome.IGNORED, None
+    obj = event["data"]["object"]
+    if kind.startswith("charge.dispute."):
+        school = _dispute_record(dispute=obj)
+        return EventOutcome.PROCESSED, school
     references = _event_references(event)
     school = _school_for(references)
     if school is None:
@@ -434,56 +842,89 @@ def stripe_event_handle(*, event: dict) -> tuple[str, School | None]:
             "stripe event for unknown school",
             extra={
                 "event_id": event.get("id"),
-                "event_type": event.get("type"),
+                "event_type": kind,
                 "school_id": references.school_id,
                 "customer": references.customer_id,
                 "subscription": references.subscription_id,
             },
         )
         return EventOutcome.UNKNOWN_SCHOOL, None
+    if kind == "customer.deleted":
+        # The customer is gone for good: a later purchase must make a new one.
+        School.objects.filter(pk=school.pk, stripe_customer_id=references.customer_id).update(
+            stripe_customer_id=""
+        )
+        return EventOutcome.PROCESSED, school
+    if kind == "charge.refunded":
+        _refund_record(school=school, charge=obj)
+        return EventOutcome.PROCESSED, school
+    if kind == "invoice.upcoming":
+        _renewal_reminder_send(school=school, invoice=obj)
+        return EventOutcome.PROCESSED, school
+    if kind == "invoice.payment_action_required":
+        _payment_action_record(school=school, invoice=obj)
+    elif kind == "invoice.paid":
+        _payment_action_resolve(invoice=obj)
     if not references.subscription_id:
         # A one-off payment or an invoice outside any subscription: no licence in it.
-        return EventOutcome.IGNORED, school
-    fetched_at = timezone.now()
-    subscription = gateway.subscription_retrieve(references.subscription_id)
-    if subscription.get("status") not in LICENCE_FOR_SUBSCRIPTION_STATUS:
-        return EventOutcome.PENDING, school  # "incomplete": a later event brings the outcome
-    applied = school_licence_apply_subscription(
-        school=school, subscription=subscription, fetched_at=fetched_at
+        return (
+            EventOutcome.PROCESSED
+            if kind == "invoice.payment_action_required"
+            else EventOutcome.IGNORED
+        ), school
+    outcome = school_subscription_sync(
+        school=school,
+        customer_id=references.customer_id,
+        subscription_id=references.subscription_id,
     )
-    return (EventOutcome.PROCESSED if applied else EventOutcome.STALE), school
+    return outcome, school
 
 
-def stripe_event_receive(*, event: dict) -> tuple[StripeEvent, bool]:
-    """Record a verified event (once per event id) and handle it; returns (row, duplicate).
+class EventProcessingFailed(Exception):
+    """Handling a recorded event failed (recorded on its row); the worker retries it."""
 
-    A delivery of an event that was already handled is a duplicate and changes nothing. The row
-    is locked while the event is handled, so concurrent deliveries of one event run one at a
-    time. A failed attempt is recorded with its error and the event handled again when Stripe
-    retries it.
+
+def stripe_event_record(*, event: dict) -> tuple[StripeEvent, bool, bool]:
+    """Record a verified event once per event id; returns (row, duplicate, enqueue).
+
+    Nothing is handled here: the webhook answers as soon as the row exists and a worker task
+    handles it. A redelivery of a recorded event only counts the delivery, and asks for
+    processing again if the last attempt failed.
     """
-    if not isinstance(event, dict) or not event.get("id") or not event.get("type"):
-        raise ValueError("not a Stripe event")
+    row, created = StripeEvent.objects.get_or_create(
+        event_id=event["id"],
+        defaults={
+            "type": event["type"],
+            "api_version": str(event.get("api_version") or "")[:40],
+            "created": _timestamp(event.get("created"))
+            if isinstance(event.get("created"), int)
+            else None,
+            "payload": event,
+            "outcome": EventOutcome.QUEUED,
+        },
+    )
+    if created:
+        return row, False, True
+    StripeEvent.objects.filter(pk=row.pk).update(deliveries=F("deliveries") + 1)
+    return row, True, row.outcome == EventOutcome.FAILED
+
+
+def stripe_event_process(*, event_pk: int) -> StripeEvent | None:
+    """Handle a recorded event (the worker task's body). Safe to run twice and concurrently:
+    the row is locked while it is handled, and a processed event is left alone. A failure is
+    recorded on the row (outcome failed, the error) and raised as EventProcessingFailed."""
+    failure = None
     with transaction.atomic():
-        row, created = StripeEvent.objects.select_for_update().get_or_create(
-            event_id=event["id"],
-            defaults={
-                "type": event["type"],
-                "api_version": event.get("api_version") or "",
-                "created": _timestamp(event.get("created")),
-                "payload": event,
-            },
-        )
-        if not created:
-            row.deliveries += 1
-            if row.processed_at is not None:
-                row.save(update_fields=["deliveries"])
-                return row, True
+        row = StripeEvent.objects.select_for_update().filter(pk=event_pk).first()
+        if row is None or row.processed_at is not None:
+            return row
+        row.attempts += 1
         try:
+            if not row.payload:
+                raise BillingError(_("The payload was pruned; reconcile the school instead."))
             with transaction.atomic():
-                outcome, school = stripe_event_handle(event=event)
+                outcome, school = stripe_event_handle(event=row.payload)
         except Exception as error:
-            # Recorded, answered with an error, and retried by Stripe (with backoff, for days).
             expected = isinstance(error, BillingError | BillingNotConfigured)
             (logger.warning if expected else logger.exception)(
                 "stripe event failed",
@@ -491,10 +932,119 @@ def stripe_event_receive(*, event: dict) -> tuple[StripeEvent, bool]:
             )
             row.outcome = EventOutcome.FAILED
             row.error = f"{type(error).__name__}: {error}"
+            failure = error
         else:
-            row.outcome = outcome
-            row.school = school
-            row.error = ""
+            row.outcome, row.school, row.error = outcome, school, ""
             row.processed_at = timezone.now()
+            if outcome in (EventOutcome.IGNORED, EventOutcome.UNKNOWN_SCHOOL):
+                row.payload = {}  # nothing of ours in it: not worth keeping
         row.save()
-    return row, False
+    if failure is not None:
+        raise EventProcessingFailed(row.error) from failure
+    return row
+
+
+def stripe_events_replayable():
+    """Events the worker gave up on, or that never reached it (queue lost): the operator's
+    replay action and the daily job send them to the worker again."""
+    stuck_before = timezone.now() - timedelta(minutes=15)
+    return StripeEvent.objects.filter(processed_at__isnull=True).filter(
+        Q(outcome=EventOutcome.FAILED) | Q(outcome=EventOutcome.QUEUED, received__lt=stuck_before)
+    )
+
+
+def rejected_delivery_record(
+    *, remote_address: str, reason: str, detail: str, body_bytes: int, event_id: str = ""
+) -> RejectedDelivery:
+    try:
+        address = remote_address or None
+        return RejectedDelivery.objects.create(
+            remote_address=address,
+            reason=reason,
+            detail=detail[:500],
+            body_bytes=body_bytes,
+            event_id=event_id[:255],
+        )
+    except (ValidationError, ValueError):
+        return RejectedDelivery.objects.create(
+            reason=reason, detail=detail[:500], body_bytes=body_bytes, event_id=event_id[:255]
+        )
+
+
+# --- Repair and housekeeping ----------------------------------------------------------------------
+
+
+def schools_to_reconcile():
+    """Schools Stripe knows about, and any flagged over capacity."""
+    return (
+        School.objects.real()
+        .filter(
+            Q(stripe_customer_id__gt="")
+            | Q(stripe_subscription_id__gt="")
+            | Q(licence_over_capacity_since__isnull=False)
+        )
+        .order_by("pk")
+    )
+
+
+def billing_reconcile(*, school: School) -> str:
+    """Re-read the school's subscriptions from Stripe and fix its licence (a lost renewal
+    webhook, a missed cancellation), and re-check its seats. Returns the outcome."""
+    if gateway.is_configured() and (school.stripe_customer_id or school.stripe_subscription_id):
+        return school_subscription_sync(school=school)
+    school_capacity_check(school=school)
+    return "no_subscription"
+
+
+def billing_reconcile_all(*, schools=None) -> dict[str, int]:
+    """One pass over every school Stripe knows about; a school that fails is logged and the
+    pass goes on. Returns how many schools ended with each outcome."""
+    counts: dict[str, int] = {}
+    for school in schools if schools is not None else schools_to_reconcile().iterator():
+        try:
+            outcome = billing_reconcile(school=school)
+        except (BillingError, BillingNotConfigured) as error:
+            logger.warning(
+                "reconcile failed", extra={"school": school.schema_name, "error": str(error)}
+            )
+            outcome = "failed"
+        counts[outcome] = counts.get(outcome, 0) + 1
+    logger.info("billing reconciled", extra={"outcomes": counts})
+    return counts
+
+
+def billing_records_prune(*, now=None) -> tuple[int, int]:
+    """Forget webhook payloads and refused deliveries older than BILLING_EVENT_RETENTION_DAYS.
+    Event rows stay (without payload) so that a very late redelivery is still recognised.
+    Returns (payloads emptied, refused deliveries deleted)."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.BILLING_EVENT_RETENTION_DAYS)
+    emptied = StripeEvent.objects.filter(received__lt=cutoff).exclude(payload={}).update(payload={})
+    deleted, _by_model = RejectedDelivery.objects.filter(received__lt=cutoff).delete()
+    return emptied, deleted
+
+
+# --- For the billing page -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LicenceDate:
+    label: str
+    date: datetime
+
+
+def licence_dates(school: School, *, now=None) -> list[LicenceDate]:
+    """The dates worth showing for the licence's state, most important first: never "renews"
+    for a licence that will not (canceled, expired, set to end, payment overdue)."""
+    state = licence_state(school, now=now)
+    period_end, expires_at = school.licence_period_end, school.licence_expires_at
+    dates: list[tuple[str, datetime | None]]
+    if state == LicenceStatus.TRIALING:
+        dates = [(_("Trial ends on"), period_end or expires_at)]
+    elif state == LicenceStatus.ACTIVE:
+        label = _("Ends on") if school.licence_cancel_at_period_end else _("Renews on")
+        dates = [(label, period_end or expires_at)]
+    elif state == LicenceStatus.PAST_DUE:
+        dates = [(_("Keeps working until"), expires_at)]
+    else:
+        dates = [(_("Ended on"), expires_at)]
+    return [LicenceDate(label, date) for label, date in dates if date is not None]

@@ -11,7 +11,8 @@ from urllib.parse import urlencode
 
 from csp.decorators import csp_update
 from django.contrib import messages
-from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseRedirect, JsonResponse
+from django.db import transaction
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -19,10 +20,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from dreamseed.accounts.permissions import admin_required
-from dreamseed.billing import services
+from dreamseed.billing import services, tasks
 from dreamseed.billing import stripe_gateway as gateway
 from dreamseed.billing.forms import SeatsForm
-from dreamseed.billing.models import EventOutcome
+from dreamseed.billing.models import BillingNotice, NoticeKind, RejectionReason
 from dreamseed.core.jsonlimits import JSONLimitError, json_limits_check
 from dreamseed.schools.licensing import licence_summary, seats_used
 from dreamseed.schools.models import School
@@ -61,11 +62,20 @@ def _overview_context(school: School, *, used: int, form: SeatsForm | None = Non
     if form is None:
         suggested = max(used, 1) if school.plan == "trial" else max(school.seats, used, 1)
         form = SeatsForm(initial={"seats": suggested}, seats_used=used)
+    notices = BillingNotice.objects.filter(
+        school=school,
+        resolved_at__isnull=True,
+        kind__in=[NoticeKind.PAYMENT_ACTION_REQUIRED, NoticeKind.DUPLICATE_SUBSCRIPTION],
+    ).order_by("created")
     return {
         "billing_school": school,
         "summary": licence_summary(school),
+        "dates": services.licence_dates(school),
         "seats_used": used,
         "seats_free": max(0, school.seats - used),
+        "seats_missing": max(0, used - school.seats),
+        "action_required": [n for n in notices if n.kind == NoticeKind.PAYMENT_ACTION_REQUIRED],
+        "duplicate_subscription": any(n.kind == NoticeKind.DUPLICATE_SUBSCRIPTION for n in notices),
         "configured": configured,
         "has_subscription": services.school_has_live_subscription(school),
         "invoices": invoices,
@@ -82,7 +92,13 @@ def overview(request):
     if request.GET.get("canceled"):
         messages.info(request, _("Payment canceled: nothing was charged and nothing changed."))
         return redirect("billing:overview")
-    context = _overview_context(school, used=seats_used())
+    used = seats_used()
+    if school.licence_over_capacity_since is not None or used > school.seats:
+        # Students deactivated (or a licence read before they were counted): the page is where
+        # an admin looks to see the over-capacity state cleared, so check it here.
+        services.school_capacity_check(school=school, used=used)
+        school.refresh_from_db()
+    context = _overview_context(school, used=used)
     return render(request, "billing/overview.html", context)
 
 
@@ -184,31 +200,73 @@ def success(request):
 # --- Webhook (public host) -----------------------------------------------------------------------
 
 
+def _refuse(
+    request, *, reason: str, detail: str, message: str, event_id: str = "", status: int = 400
+):
+    services.rejected_delivery_record(
+        remote_address=request.META.get("REMOTE_ADDR", ""),
+        reason=reason,
+        detail=detail,
+        body_bytes=len(request.body),
+        event_id=event_id,
+    )
+    return HttpResponse(message, status=status, content_type="text/plain")
+
+
 @csrf_exempt
 @require_POST
 def stripe_webhook(request):
-    """Stripe's events. 400 for anything not signed by Stripe (or too old to trust); 200 once an
-    event is recorded (handled, ignored, or for no school we know); 500 when handling failed, so
-    that Stripe delivers it again later."""
+    """Stripe's events: verify, record, answer; a worker task does the rest.
+
+    400 (permanent: Stripe stops retrying) for anything not signed by Stripe, too old to trust,
+    or signed but never processable (not JSON, not shaped like an event); each refusal is
+    recorded with the sender's address and the reason. 200 as soon as a signed event is recorded,
+    with no call to Stripe on the way: handling happens in `stripe_event_process`.
+    """
     try:
         json_limits_check(request.body)  # before anything parses it (dreamseed/core/jsonlimits.py)
     except JSONLimitError as error:
-        return HttpResponse(str(error), status=error.status, content_type="text/plain")
+        return _refuse(
+            request,
+            reason=RejectionReason.NOT_JSON,
+            detail=str(error),
+            message=str(error),
+            status=error.status,
+        )
     try:
         event = gateway.webhook_event_verify(
             payload=request.body, signature=request.headers.get("Stripe-Signature", "")
         )
     except gateway.BillingNotConfigured:
         logger.error("stripe webhook refused: STRIPE_WEBHOOK_SECRET is not set")
-        return HttpResponse("Webhooks are not configured.", status=400, content_type="text/plain")
+        return _refuse(
+            request,
+            reason=RejectionReason.NOT_CONFIGURED,
+            detail="STRIPE_WEBHOOK_SECRET is not set",
+            message="Webhooks are not configured.",
+        )
     except gateway.WebhookSignatureError as error:
         logger.warning("stripe webhook refused: bad signature", extra={"error": str(error)})
-        return HttpResponseBadRequest("Invalid signature.", content_type="text/plain")
-    except ValueError:
-        return HttpResponseBadRequest("Invalid payload.", content_type="text/plain")
-    try:
-        row, duplicate = services.stripe_event_receive(event=event)
-    except ValueError:
-        return HttpResponseBadRequest("Not a Stripe event.", content_type="text/plain")
-    body = {"received": True, "duplicate": duplicate, "outcome": row.outcome}
-    return JsonResponse(body, status=500 if row.outcome == EventOutcome.FAILED else 200)
+        return _refuse(
+            request,
+            reason=RejectionReason.BAD_SIGNATURE,
+            detail=str(error),
+            message="Invalid signature.",
+        )
+    except gateway.WebhookPayloadError as error:
+        logger.error(
+            "stripe webhook refused: signed but not an event",
+            extra={"error": str(error), "event_id": error.event_id},
+        )
+        return _refuse(
+            request,
+            reason=error.reason,
+            detail=str(error),
+            message="Invalid payload: not a Stripe event.",
+            event_id=error.event_id,
+        )
+    with transaction.atomic():
+        row, duplicate, enqueue = services.stripe_event_record(event=event)
+        if enqueue:
+            tasks.stripe_event_enqueue(row.pk)
+    return JsonResponse({"received": True, "duplicate": duplicate})

@@ -119,7 +119,12 @@ def assert_can_add_students(count: int = 1, *, school: School | None = None) -> 
         return
     available = max(0, school.seats - used)
     numbers = {"count": count, "available": available, "used": used, "seats": school.seats}
-    if available == 0:
+    if used > school.seats:
+        why = _(
+            "Your school has more active students (%(used)s) than its licence has seats "
+            "(%(seats)s), so no students can be added until that is resolved."
+        )
+    elif available == 0:
         why = _("All student seats on your school's licence are in use (%(used)s of %(seats)s).")
     else:
         why = ngettext(
@@ -150,6 +155,8 @@ class LicenceSummary:
     past_due: bool
     trialing: bool
     ending_soon: bool  # a trial, or a licence that will not renew, ends within ENDING_SOON
+    # More active students than seats (recorded by billing when Stripe lowered the seats).
+    over_capacity: bool = False
 
 
 def licence_summary(school: School | None = None, *, now=None) -> LicenceSummary:
@@ -174,4 +181,5 @@ def licence_summary(school: School | None = None, *, now=None) -> LicenceSummary
         ending_soon=bool(
             ends_without_renewal and expires_at is not None and expires_at - now <= ENDING_SOON
         ),
+        over_capacity=bool(school.licence_over_capacity_since and state not in READ_ONLY_STATES),
     )

@@ -54,6 +54,11 @@ class School(TenantMixin):
     # When Stripe's subscription was last read and applied: a webhook that read it earlier (and
     # lost a race with a later one) must not overwrite newer state.
     licence_updated_at = models.DateTimeField(_("licence updated"), null=True, blank=True)
+    # Set while the school has more active students than seats (seats lowered in Stripe's portal
+    # below the students in use): no students can be added until it is cleared.
+    licence_over_capacity_since = models.DateTimeField(
+        _("over capacity since"), null=True, blank=True
+    )
 
     auto_create_schema = True
     auto_drop_schema = False

@@ -1,6 +1,7 @@
 """Billing test support: Stripe test keys, the fake Stripe API, fixture events addressed to a
 school, and webhook deliveries signed exactly the way Stripe signs them."""
 
+import contextlib
 import copy
 import hashlib
 import hmac
@@ -10,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from dreamseed.billing import stripe_gateway
+from dreamseed.billing import services, stripe_gateway
+from dreamseed.billing.models import StripeEvent
 from dreamseed.billing.tests.fake_stripe import FakeStripe
 from dreamseed.schools.models import School
 
@@ -116,7 +118,8 @@ def beta_school(beta_admin) -> School:
 
 @pytest.fixture
 def post_event(public_client):
-    """post_event(event_dict) -> the response of our real webhook endpoint to a signed delivery."""
+    """post_event(event_dict) -> the response of our real webhook endpoint to a signed delivery.
+    Nothing is handled yet: the event is recorded for the worker (see `deliver`)."""
 
     def post(event, *, secret=WEBHOOK_SECRET, timestamp=None, header=None, raw=None):
         payload = raw if raw is not None else json.dumps(event)
@@ -130,3 +133,31 @@ def post_event(public_client):
         )
 
     return post
+
+
+def process_recorded_events() -> list[StripeEvent]:
+    """What the worker does with each event the webhook recorded: run `stripe_event_process`
+    (the task's body) on every row waiting for it, in the order received. Failures stay
+    recorded on their rows, as after the worker's attempt."""
+    rows = []
+    waiting = StripeEvent.objects.filter(processed_at__isnull=True).order_by("received", "pk")
+    for pk in waiting.values_list("pk", flat=True):
+        with contextlib.suppress(services.EventProcessingFailed):
+            services.stripe_event_process(event_pk=pk)
+        rows.append(StripeEvent.objects.get(pk=pk))
+    return rows
+
+
+@pytest.fixture
+def deliver(post_event, django_capture_on_commit_callbacks):
+    """deliver(event) -> (response, the event's row after processing): a signed delivery to the
+    real endpoint, then the worker's processing of what it recorded (e-mails sent on commit)."""
+
+    def run(event, **kwargs):
+        response = post_event(event, **kwargs)
+        with django_capture_on_commit_callbacks(execute=True):
+            process_recorded_events()
+        row = StripeEvent.objects.filter(event_id=event["id"]).first() if event else None
+        return response, row
+
+    return run

@@ -10,7 +10,9 @@ import copy
 import itertools
 import json
 import re
+import threading
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 import stripe
@@ -42,6 +44,8 @@ class FakeStripe(stripe.HTTPClient):
         # Stripe's state as the tests set it: what GET /v1/subscriptions/{id} returns, etc.
         self.subscriptions: dict[str, dict] = {}
         self.invoices: dict[str, list[dict]] = {}  # customer id -> newest first
+        self.charges: dict[str, dict] = {}
+        self.checkout_sessions: dict[str, dict] = {}  # the sessions created here, by id
         self._errors: list[QueuedError] = []
         self._ids = itertools.count(1)
 
@@ -108,6 +112,40 @@ class FakeStripe(stripe.HTTPClient):
             return 200, self._checkout_session(request.params)
         if method == "POST" and path == "/v1/billing_portal/sessions":
             return 200, self._portal_session(request.params)
+        if method == "GET" and path == "/v1/subscriptions":
+            return 200, self._subscriptions_list(request.query)
+        if method == "GET" and path == "/v1/checkout/sessions":
+            return 200, self._list(
+                "/v1/checkout/sessions",
+                [
+                    session
+                    for session in reversed(self.checkout_sessions.values())
+                    if session["customer"] == request.query.get("customer", session["customer"])
+                    and session["status"] == request.query.get("status", session["status"])
+                ],
+                int(request.query.get("limit", "10")),
+            )
+        match = re.fullmatch(r"/v1/checkout/sessions/([^/]+)/expire", path)
+        if method == "POST" and match:
+            session = self.checkout_sessions.get(match.group(1))
+            if session is None:
+                return 404, _missing("checkout.session", match.group(1))
+            if session["status"] != "open":
+                return 400, {
+                    "error": {
+                        "type": "invalid_request_error",
+                        "message": f"Only Checkout Sessions with a status of 'open' can be "
+                        f"expired. This Checkout Session has a status of '{session['status']}'.",
+                    }
+                }
+            session.update(status="expired", url=None)
+            return 200, copy.deepcopy(session)
+        match = re.fullmatch(r"/v1/charges/([^/]+)", path)
+        if method == "GET" and match:
+            charge = self.charges.get(match.group(1))
+            if charge is None:
+                return 404, _missing("charge", match.group(1))
+            return 200, copy.deepcopy(charge)
         match = re.fullmatch(r"/v1/subscriptions/([^/]+)", path)
         if method == "GET" and match:
             subscription = self.subscriptions.get(match.group(1))
@@ -130,6 +168,31 @@ class FakeStripe(stripe.HTTPClient):
                 "message": f"Unrecognized request URL ({method}: {path}).",
             }
         }
+
+    def _list(self, url: str, data: list[dict], limit: int) -> dict:
+        return {
+            "object": "list",
+            "data": copy.deepcopy(data[:limit]),
+            "has_more": len(data) > limit,
+            "url": url,
+        }
+
+    def _subscriptions_list(self, query: dict) -> dict:
+        """GET /v1/subscriptions: newest first; without `status`, canceled ones are left out
+        (as Stripe does); status=all includes them."""
+        status = query.get("status", "")
+        found = [
+            subscription
+            for subscription in self.subscriptions.values()
+            if subscription.get("customer") == query.get("customer", subscription.get("customer"))
+            and (
+                status == "all"
+                or (status == "" and subscription.get("status") != "canceled")
+                or subscription.get("status") == status
+            )
+        ]
+        found.sort(key=lambda sub: (sub.get("created") or 0, sub["id"]), reverse=True)
+        return self._list("/v1/subscriptions", found, int(query.get("limit", "10")))
 
     def _customer(self, params: dict) -> dict:
         return {
@@ -164,7 +227,7 @@ class FakeStripe(stripe.HTTPClient):
 
     def _checkout_session(self, params: dict) -> dict:
         session_id = f"cs_test_a1Fake{next(self._ids):012d}"
-        return {
+        session = {
             "id": session_id,
             "object": "checkout.session",
             "after_expiration": None,
@@ -212,6 +275,8 @@ class FakeStripe(stripe.HTTPClient):
             "ui_mode": "hosted",
             "url": f"https://checkout.stripe.com/c/pay/{session_id}#fidkdWxOYHwnPyd1blpxYHZxWjA0",
         }
+        self.checkout_sessions[session_id] = session
+        return copy.deepcopy(session)
 
     def _portal_session(self, params: dict) -> dict:
         session_id = f"bps_1Fake{next(self._ids):012d}"
@@ -253,3 +318,48 @@ def _missing(kind: str, object_id: str) -> dict:
             "type": "invalid_request_error",
         }
     }
+
+
+class FakeStripeServer:
+    """A FakeStripe answering real HTTP on 127.0.0.1, for code in another process (the Celery
+    worker) pointed at it with STRIPE_API_BASE, the way one would point it at stripe-mock."""
+
+    def __init__(self, fake: FakeStripe | None = None):
+        self.fake = fake or FakeStripe()
+        fake = self.fake
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                text, status, headers = fake.request(
+                    self.command, f"{API_BASE}{self.path}", dict(self.headers), body or None
+                )
+                data = text.encode()
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_DELETE = _answer
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from dreamseed.billing.models import BillingDeployment
 from dreamseed.billing.tests.conftest import (
     CUSTOMER_ID,
     PRICE_ID,
@@ -113,7 +114,10 @@ def test_buying_creates_the_customer_and_a_subscription_checkout_for_the_seats(
         "metadata[school_id]": str(school.pk),
         "metadata[school_schema]": "alpha",
     }
-    assert customer.headers["Idempotency-Key"] == f"dreamseed-school-{school.pk}-customer"
+    deployment = BillingDeployment.objects.get().value
+    assert customer.headers["Idempotency-Key"] == (
+        f"dreamseed-{deployment}-school-{school.pk}-customer"
+    )
     assert customer.headers["Authorization"] == f"Bearer {SECRET_KEY}"
     session = fake_stripe.last("POST", "/v1/checkout/sessions")
     success_url = session.params.pop("success_url")
@@ -132,6 +136,11 @@ def test_buying_creates_the_customer_and_a_subscription_checkout_for_the_seats(
         "line_items[0][adjustable_quantity][enabled]": "true",
         "line_items[0][adjustable_quantity][minimum]": str(used),
         "line_items[0][adjustable_quantity][maximum]": "10000",
+        "billing_address_collection": "required",
+        "tax_id_collection[enabled]": "true",
+        "customer_update[address]": "auto",
+        "customer_update[name]": "auto",
+        "automatic_tax[enabled]": "false",
         "cancel_url": "http://alpha.localhost/billing/?canceled=1",
         "locale": "en",
     }
@@ -357,11 +366,11 @@ def test_the_success_page_stops_refreshing_after_a_while(fake_stripe, client_for
 
 
 def test_the_success_page_shows_the_licence_once_the_webhook_applied_it(
-    fake_stripe, client_for, alpha_admin, post_event
+    fake_stripe, client_for, alpha_admin, deliver
 ):
     started = int(time.time()) - 1
     fake_stripe.subscriptions[SUBSCRIPTION_ID] = subscription(alpha_admin.school, quantity=30)
-    post_event(for_school(load("checkout_session_completed"), alpha_admin.school))
+    deliver(for_school(load("checkout_session_completed"), alpha_admin.school))
 
     page = client_for(alpha_admin).get(f"/billing/success/?started={started}").content.decode()
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from dreamseed.billing import services
 from dreamseed.billing.models import EventOutcome, StripeEvent
 from dreamseed.billing.tests.conftest import (
     CUSTOMER_ID,
@@ -34,15 +35,15 @@ def _reload(school: School) -> School:
 
 
 def test_checkout_completed_gives_the_school_the_licence_stripe_reports(
-    fake_stripe, post_event, alpha_school, settings
+    fake_stripe, deliver, alpha_school, settings
 ):
     current = subscription(alpha_school, quantity=30)
     fake_stripe.subscriptions[SUBSCRIPTION_ID] = current
 
-    response = post_event(for_school(load("checkout_session_completed"), alpha_school))
+    response, _row = deliver(for_school(load("checkout_session_completed"), alpha_school))
 
     assert response.status_code == 200
-    assert response.json() == {"received": True, "duplicate": False, "outcome": "processed"}
+    assert response.json() == {"received": True, "duplicate": False}
     school = _reload(alpha_school)
     period_end = _at(current["items"]["data"][0]["current_period_end"])
     assert school.licence_status == LicenceStatus.ACTIVE
@@ -53,14 +54,16 @@ def test_checkout_completed_gives_the_school_the_licence_stripe_reports(
     assert school.stripe_subscription_id == SUBSCRIPTION_ID
     assert school.stripe_customer_id == CUSTOMER_ID
     assert school.stripe_subscription_status == "active"
-    # The subscription was read from Stripe with our key, not taken from the event.
-    fetch = fake_stripe.last("GET", f"/v1/subscriptions/{SUBSCRIPTION_ID}")
+    # The subscriptions were read from Stripe with our key, not taken from the event.
+    fetch = fake_stripe.last("GET", "/v1/subscriptions")
+    assert fetch.query == {"customer": CUSTOMER_ID, "status": "all", "limit": "100"}
     assert fetch.headers["Authorization"] == f"Bearer {SECRET_KEY}"
     event = StripeEvent.objects.get(event_id="evt_1SVq8dreamSeedCheckout")
     assert event.type == "checkout.session.completed"
     assert event.school == school
     assert event.outcome == EventOutcome.PROCESSED
     assert event.processed_at is not None
+    assert event.attempts == 1
     assert event.api_version == "2026-10-28.endive"
     assert event.payload["data"]["object"]["client_reference_id"] == str(school.pk)
 
@@ -108,41 +111,40 @@ def test_a_signed_body_that_is_not_json_is_refused(fake_stripe, post_event):
     assert post_event(None, raw="this is not json").status_code == 400
 
 
-def test_an_event_type_we_do_not_handle_is_acknowledged_and_recorded(
-    fake_stripe, post_event, alpha_school
+def test_an_event_type_we_do_not_handle_is_acknowledged_and_recorded_without_its_payload(
+    fake_stripe, deliver, alpha_school
 ):
-    response = post_event(load("customer_created"))
+    response, event = deliver(load("customer_created"))
 
     assert response.status_code == 200
-    assert response.json()["outcome"] == "ignored"
-    event = StripeEvent.objects.get(event_id="evt_1SVq8dreamSeedCusCreated")
     assert event.type == "customer.created"
     assert event.outcome == EventOutcome.IGNORED
+    assert event.payload == {}  # nothing of ours in it: not kept
     assert fake_stripe.requests == []
     assert _reload(alpha_school).licence_status == LicenceStatus.TRIALING
 
 
 def test_a_duplicate_delivery_is_acknowledged_and_processed_once(
-    fake_stripe, post_event, alpha_school
+    fake_stripe, deliver, alpha_school
 ):
     fake_stripe.subscriptions[SUBSCRIPTION_ID] = subscription(alpha_school, quantity=30)
     event = for_school(load("invoice_paid"), alpha_school)
 
-    first = post_event(event)
+    first, _row = deliver(event)
     fake_stripe.subscriptions[SUBSCRIPTION_ID] = subscription(alpha_school, quantity=99)
-    second = post_event(event)
+    second, _row = deliver(event)
 
     assert first.status_code == second.status_code == 200
     assert first.json()["duplicate"] is False
     assert second.json()["duplicate"] is True
-    assert len(fake_stripe.calls("GET", f"/v1/subscriptions/{SUBSCRIPTION_ID}")) == 1
+    assert len(fake_stripe.calls("GET", "/v1/subscriptions")) == 1
     assert _reload(alpha_school).seats == 30  # the second delivery applied nothing
     row = StripeEvent.objects.get(event_id="evt_1SVq8dreamSeedInvPaid")
     assert row.deliveries == 2
     assert StripeEvent.objects.count() == 1
 
 
-def test_events_out_of_order_leave_the_state_stripe_has_now(fake_stripe, post_event, alpha_school):
+def test_events_out_of_order_leave_the_state_stripe_has_now(fake_stripe, deliver, alpha_school):
     # Stripe's truth today: active, 40 seats. The events tell older stories, in a scrambled order,
     # including one whose own copy says past_due.
     fake_stripe.subscriptions[SUBSCRIPTION_ID] = subscription(alpha_school, quantity=40)
@@ -158,7 +160,7 @@ def test_events_out_of_order_leave_the_state_stripe_has_now(fake_stripe, post_ev
     ]
 
     for event in events:
-        assert post_event(event).status_code == 200
+        assert deliver(event)[0].status_code == 200
 
     school = _reload(alpha_school)
     assert school.licence_status == LicenceStatus.ACTIVE
@@ -168,7 +170,7 @@ def test_events_out_of_order_leave_the_state_stripe_has_now(fake_stripe, post_ev
 
 
 def test_a_cancellation_delivered_before_the_creation_still_ends_canceled(
-    fake_stripe, post_event, alpha_school
+    fake_stripe, deliver, alpha_school
 ):
     ended = int(time.time()) - 60
     fake_stripe.subscriptions[SUBSCRIPTION_ID] = subscription(
@@ -180,7 +182,7 @@ def test_a_cancellation_delivered_before_the_creation_still_ends_canceled(
         "checkout_session_completed",
         "invoice_paid",
     ):
-        assert post_event(for_school(load(name), alpha_school)).status_code == 200
+        assert deliver(for_school(load(name), alpha_school))[0].status_code == 200
 
     school = _reload(alpha_school)
     assert school.licence_status == LicenceStatus.CANCELED
@@ -188,7 +190,7 @@ def test_a_cancellation_delivered_before_the_creation_still_ends_canceled(
     assert school_is_read_only(school)
 
 
-def test_an_event_for_an_unknown_school_is_logged_and_acknowledged(fake_stripe, post_event, caplog):
+def test_an_event_for_an_unknown_school_is_logged_and_acknowledged(fake_stripe, deliver, caplog):
     event = load("checkout_session_completed")
     event["data"]["object"]["client_reference_id"] = "987654321"
     event["data"]["object"]["metadata"] = {"school_id": "987654321"}
@@ -196,55 +198,54 @@ def test_an_event_for_an_unknown_school_is_logged_and_acknowledged(fake_stripe, 
     event["data"]["object"]["subscription"] = "sub_NobodyWeKnow"
 
     with caplog.at_level(logging.WARNING, logger="dreamseed.billing.services"):
-        response = post_event(event)
+        response, row = deliver(event)
 
     assert response.status_code == 200
-    assert response.json()["outcome"] == "unknown_school"
     assert "stripe event for unknown school" in caplog.text
-    row = StripeEvent.objects.get(event_id=event["id"])
     assert row.outcome == EventOutcome.UNKNOWN_SCHOOL
     assert row.school is None
     assert fake_stripe.requests == []
 
 
 def test_a_school_is_found_by_its_customer_when_metadata_is_missing(
-    fake_stripe, post_event, alpha_school
+    fake_stripe, deliver, alpha_school
 ):
     School.objects.filter(pk=alpha_school.pk).update(stripe_customer_id=CUSTOMER_ID)
     fake_stripe.subscriptions[SUBSCRIPTION_ID] = subscription(quantity=12)
     event = load("invoice_paid")
     event["data"]["object"]["parent"]["subscription_details"]["metadata"] = {}
 
-    assert post_event(event).json()["outcome"] == "processed"
+    assert deliver(event)[1].outcome == EventOutcome.PROCESSED
     assert _reload(alpha_school).seats == 12
 
 
-def test_when_stripe_cannot_be_read_the_delivery_fails_and_a_retry_succeeds(
-    fake_stripe, post_event, alpha_school
+def test_when_stripe_cannot_be_read_the_event_fails_and_a_later_attempt_succeeds(
+    fake_stripe, deliver, alpha_school
 ):
     event = for_school(load("customer_subscription_created"), alpha_school)
-    # Not in the fake yet: GET /v1/subscriptions/... answers 404 resource_missing.
-    failed = post_event(event)
+    fake_stripe.fail_next(status=500, message="An unknown error occurred", type="api_error")
+    fake_stripe.fail_next(status=500, message="An unknown error occurred", type="api_error")
+    fake_stripe.fail_next(status=500, message="An unknown error occurred", type="api_error")
 
-    assert failed.status_code == 500
-    row = StripeEvent.objects.get(event_id=event["id"])
+    response, row = deliver(event)
+
+    # Stripe is told the event arrived (no retries from its side): the worker retries it.
+    assert response.status_code == 200
     assert row.outcome == EventOutcome.FAILED
-    assert "No such subscription" in row.error
+    assert "unknown error" in row.error
     assert row.processed_at is None
+    assert row.attempts == 1
     assert _reload(alpha_school).licence_status == LicenceStatus.TRIALING
 
     fake_stripe.subscriptions[SUBSCRIPTION_ID] = subscription(alpha_school, quantity=25)
-    retried = post_event(event)
+    row = services.stripe_event_process(event_pk=row.pk)
 
-    assert retried.status_code == 200
-    assert retried.json() == {"received": True, "duplicate": False, "outcome": "processed"}
-    row.refresh_from_db()
-    assert (row.outcome, row.error, row.deliveries) == (EventOutcome.PROCESSED, "", 2)
+    assert (row.outcome, row.error, row.attempts) == (EventOutcome.PROCESSED, "", 2)
     assert _reload(alpha_school).seats == 25
 
 
 def test_a_failed_payment_gives_a_grace_period_counted_from_the_unpaid_period(
-    fake_stripe, post_event, alpha_school, settings
+    fake_stripe, deliver, alpha_school, settings
 ):
     settings.BILLING_GRACE_DAYS = 14
     unpaid_since = int(time.time()) - 2 * DAY
@@ -252,7 +253,7 @@ def test_a_failed_payment_gives_a_grace_period_counted_from_the_unpaid_period(
         alpha_school, status="past_due", period_start=unpaid_since
     )
 
-    assert post_event(for_school(load("invoice_payment_failed"), alpha_school)).status_code == 200
+    assert deliver(for_school(load("invoice_payment_failed"), alpha_school))[0].status_code == 200
 
     school = _reload(alpha_school)
     assert school.licence_status == LicenceStatus.PAST_DUE
@@ -262,14 +263,14 @@ def test_a_failed_payment_gives_a_grace_period_counted_from_the_unpaid_period(
 
 
 def test_past_due_beyond_the_grace_period_makes_the_school_read_only(
-    fake_stripe, post_event, alpha_school, settings
+    fake_stripe, deliver, alpha_school, settings
 ):
     settings.BILLING_GRACE_DAYS = 14
     fake_stripe.subscriptions[SUBSCRIPTION_ID] = subscription(
         alpha_school, status="unpaid", period_start=int(time.time()) - 20 * DAY
     )
 
-    post_event(for_school(load("customer_subscription_updated"), alpha_school))
+    deliver(for_school(load("customer_subscription_updated"), alpha_school))
 
     school = _reload(alpha_school)
     assert school.licence_status == LicenceStatus.PAST_DUE
@@ -279,34 +280,34 @@ def test_past_due_beyond_the_grace_period_makes_the_school_read_only(
 
 
 def test_an_old_subscriptions_cancellation_does_not_end_its_replacement(
-    fake_stripe, post_event, alpha_school
+    fake_stripe, deliver, alpha_school
 ):
     fake_stripe.subscriptions["sub_1NewerOne"] = subscription(
         alpha_school, id="sub_1NewerOne", quantity=60
     )
     event = for_school(load("customer_subscription_created"), alpha_school)
     event["id"], event["data"]["object"]["id"] = "evt_1NewerCreated", "sub_1NewerOne"
-    assert post_event(event).json()["outcome"] == "processed"
+    assert deliver(event)[1].outcome == EventOutcome.PROCESSED
 
     ended = int(time.time()) - 60
     fake_stripe.subscriptions[SUBSCRIPTION_ID] = subscription(
-        alpha_school, status="canceled", canceled_at=ended, ended_at=ended
+        alpha_school, status="canceled", canceled_at=ended, ended_at=ended, created=1
     )
-    response = post_event(for_school(load("customer_subscription_deleted"), alpha_school))
+    _response, row = deliver(for_school(load("customer_subscription_deleted"), alpha_school))
 
-    assert response.json()["outcome"] == "stale"
+    assert row.outcome == EventOutcome.PROCESSED
     school = _reload(alpha_school)
     assert (school.licence_status, school.seats) == (LicenceStatus.ACTIVE, 60)
     assert school.stripe_subscription_id == "sub_1NewerOne"
 
 
-def test_events_in_the_pre_basil_shape_are_understood(fake_stripe, post_event, alpha_school):
+def test_events_in_the_pre_basil_shape_are_understood(fake_stripe, deliver, alpha_school):
     # Invoices name their subscription at the top level before 2025-03-31.basil.
     fake_stripe.subscriptions[SUBSCRIPTION_ID] = subscription(alpha_school, quantity=33)
 
-    response = post_event(for_school(load("legacy_invoice_paid"), alpha_school))
+    _response, row = deliver(for_school(load("legacy_invoice_paid"), alpha_school))
 
-    assert response.json()["outcome"] == "processed"
+    assert row.outcome == EventOutcome.PROCESSED
     assert _reload(alpha_school).seats == 33
 
 
@@ -331,13 +332,11 @@ def test_without_a_webhook_secret_deliveries_are_refused(no_stripe, post_event, 
     assert not StripeEvent.objects.exists()
 
 
-def test_a_checkout_still_awaiting_payment_changes_nothing_yet(
-    fake_stripe, post_event, alpha_school
-):
+def test_a_checkout_still_awaiting_payment_changes_nothing_yet(fake_stripe, deliver, alpha_school):
     fake_stripe.subscriptions[SUBSCRIPTION_ID] = subscription(alpha_school, status="incomplete")
 
-    response = post_event(for_school(load("checkout_session_completed"), alpha_school))
+    _response, row = deliver(for_school(load("checkout_session_completed"), alpha_school))
 
-    assert response.json()["outcome"] == "pending"
+    assert row.outcome == EventOutcome.PENDING
     school = _reload(alpha_school)
     assert (school.licence_status, school.stripe_subscription_id) == (LicenceStatus.TRIALING, "")
