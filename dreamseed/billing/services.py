@@ -427,7 +427,9 @@ def school_licence_apply_subscription(
     school.licence_cancel_at_period_end = ends
     school.stripe_subscription_id = subscription["id"]
     school.stripe_subscription_status = status
-    school.stripe_customer_id = _id(subscription.get("customer")) or school.stripe_customer_id
+    if status in LIVE_SUBSCRIPTION_STATUSES:
+        # Not from an ended one: its customer may have been deleted (customer.deleted cleared it).
+        school.stripe_customer_id = _id(subscription.get("customer")) or school.stripe_customer_id
     school.licence_updated_at = fetched_at
     school.save(
         update_fields=[
