@@ -74,10 +74,9 @@ class StripeEventAdmin(ReadOnlyAdmin):
     def replay(self, request, queryset):
         replayable = queryset.filter(processed_at__isnull=True).exclude(payload={})
         count = 0
-        for event in replayable.filter(outcome__in=[EventOutcome.FAILED, EventOutcome.QUEUED]).only(
-            "pk"
-        ):
-            tasks.stripe_event_enqueue(event.pk)
+        waiting = replayable.filter(outcome__in=[EventOutcome.FAILED, EventOutcome.QUEUED])
+        for event_pk in waiting.values_list("pk", flat=True):
+            tasks.stripe_event_enqueue(event_pk)
             count += 1
         skipped = queryset.count() - count
         self.message_user(

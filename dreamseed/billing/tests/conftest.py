@@ -117,6 +117,21 @@ def beta_school(beta_admin) -> School:
 
 
 @pytest.fixture
+def operator_client(public_client):
+    operator = _operator_model().objects.create_superuser(
+        "operator", "ops@dreamseed.example", "x-long-password"
+    )
+    public_client.force_login(operator, backend="dreamseed.accounts.backends.AccountBackend")
+    return public_client
+
+
+def _operator_model():
+    from dreamseed.accounts.models import User
+
+    return User
+
+
+@pytest.fixture
 def post_event(public_client):
     """post_event(event_dict) -> the response of our real webhook endpoint to a signed delivery.
     Nothing is handled yet: the event is recorded for the worker (see `deliver`)."""

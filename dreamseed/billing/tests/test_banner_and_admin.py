@@ -8,7 +8,6 @@ from django.template.loader import render_to_string
 from django.test import RequestFactory
 from django.utils import timezone
 
-from dreamseed.accounts.models import User
 from dreamseed.billing.context_processors import licence
 from dreamseed.billing.models import EventOutcome, StripeEvent
 from dreamseed.billing.tests.conftest import load
@@ -80,13 +79,6 @@ def _request_for(persona):
 
 
 # --- The operator's admin (public host) ----------------------------------------------------------
-
-
-@pytest.fixture
-def operator_client(public_client):
-    operator = User.objects.create_superuser("operator", "ops@dreamseed.example", "x-long-password")
-    public_client.force_login(operator, backend="dreamseed.accounts.backends.AccountBackend")
-    return public_client
 
 
 def test_the_operator_sees_every_schools_licence(operator_client, alpha_admin, beta_admin):

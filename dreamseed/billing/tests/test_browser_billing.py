@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from dreamseed.billing.models import BillingNotice
 from dreamseed.billing.tests.conftest import CUSTOMER_ID, load
 from dreamseed.schools.models import LicenceStatus, School
 from dreamseed.testing import PASSWORD
@@ -25,6 +26,7 @@ LICENCE_FIELDS = [
     "stripe_customer_id",
     "stripe_subscription_id",
     "stripe_subscription_status",
+    "licence_over_capacity_since",
 ]
 
 
@@ -35,6 +37,7 @@ def alpha_licence_restored(committed_db, personas):
     saved = School.objects.filter(schema_name=schema).values(*LICENCE_FIELDS).get()
     yield schema
     School.objects.filter(schema_name=schema).update(**saved)
+    BillingNotice.objects.filter(school__schema_name=schema).delete()
 
 
 def _sign_in(page, live_server, persona):
@@ -52,7 +55,7 @@ def test_billing_without_stripe_keys(
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Billing and licence")
     expect(page.get_by_role("heading", name="Online billing is not set up")).to_be_visible()
-    expect(page.get_by_role("button", name="Buy or change licence")).to_have_count(0)
+    expect(page.get_by_role("button", name="Buy a licence")).to_have_count(0)
     page.screenshot(path="/tmp/billing-no-keys.png", full_page=True)
     assert no_stripe.requests == []
 
@@ -71,7 +74,7 @@ def test_buy_seats_on_a_trial_and_come_back_to_wait_for_stripe(
     expect(page.get_by_text("Free trial").first).to_be_visible()
     page.screenshot(path="/tmp/billing-trial.png", full_page=True)
     page.get_by_label("Student seats").fill("30")
-    page.get_by_role("button", name="Buy or change licence").click()
+    page.get_by_role("button", name="Buy a licence").click()
 
     expect(page.get_by_text("Stripe Checkout")).to_be_visible()
     session = fake_stripe.last("POST", "/v1/checkout/sessions")
@@ -116,6 +119,9 @@ def test_a_past_due_school_sees_its_deadline_invoices_and_the_portal(
         page.locator("main").get_by_text("Stripe could not collect the last payment")
     ).to_be_visible()
     expect(page.locator(".banner")).to_contain_text("Payment overdue")
+    # No renewal date next to an overdue payment: the date that matters is the deadline.
+    expect(page.get_by_text("Renews on")).to_have_count(0)
+    expect(page.get_by_text("Keeps working until").first).to_be_visible()
     expect(page.get_by_role("cell", name="DS-0002", exact=True)).to_be_visible()
     expect(page.get_by_role("cell", name="150.00 USD").first).to_be_visible()
     page.screenshot(path="/tmp/billing-past-due.png", full_page=True)
@@ -124,3 +130,58 @@ def test_a_past_due_school_sees_its_deadline_invoices_and_the_portal(
     expect(page.get_by_text("Stripe portal")).to_be_visible()
     portal = fake_stripe.last("POST", "/v1/billing_portal/sessions")
     assert portal.params["customer"] == CUSTOMER_ID
+
+
+@pytest.mark.browser
+def test_a_school_over_capacity_is_told_what_to_do(
+    live_server, alpha_licence_restored, personas, page, fake_stripe
+):
+    now = timezone.now()
+    # Two active students (sam, sara); the seats were lowered to 1 in Stripe's portal.
+    School.objects.filter(schema_name=alpha_licence_restored).update(
+        licence_status=LicenceStatus.ACTIVE,
+        licence_expires_at=now + timedelta(days=379),
+        licence_period_end=now + timedelta(days=365),
+        licence_over_capacity_since=now,
+        plan="per_seat_year",
+        seats=1,
+        stripe_customer_id=CUSTOMER_ID,
+        stripe_subscription_id="sub_1SVq8dreamSeedAlpha",
+        stripe_subscription_status="active",
+    )
+    _sign_in(page, live_server, personas["alpha_admin"])
+
+    alert = page.get_by_role("alert").filter(has_text="More active students than seats")
+    expect(alert.first).to_be_visible()
+    expect(page.locator("main")).to_contain_text(
+        "Your school has 2 active students but its licence has 1 seats (1 too few)"
+    )
+    expect(page.locator(".banner")).to_contain_text("More active students than seats.")
+    expect(page.get_by_text("Renews on").first).to_be_visible()
+    expect(page.get_by_label("Student seats")).to_have_value("2")
+    expect(page.get_by_role("button", name="Change seats")).to_be_visible()
+    page.screenshot(path="/tmp/billing-over-capacity.png", full_page=True)
+
+
+@pytest.mark.browser
+def test_a_canceled_school_shows_when_it_ended_not_a_renewal(
+    live_server, alpha_licence_restored, personas, page, fake_stripe
+):
+    now = timezone.now()
+    School.objects.filter(schema_name=alpha_licence_restored).update(
+        licence_status=LicenceStatus.CANCELED,
+        licence_expires_at=now - timedelta(days=3),
+        licence_period_end=now + timedelta(days=362),
+        plan="per_seat_year",
+        seats=30,
+        stripe_customer_id=CUSTOMER_ID,
+        stripe_subscription_id="sub_1SVq8dreamSeedAlpha",
+        stripe_subscription_status="canceled",
+    )
+    _sign_in(page, live_server, personas["alpha_admin"])
+
+    expect(page.get_by_text("Ended on").first).to_be_visible()
+    expect(page.get_by_text("Renews on")).to_have_count(0)
+    expect(page.locator(".banner")).to_contain_text("Read-only mode.")
+    expect(page.get_by_role("button", name="Buy a licence")).to_be_visible()
+    page.screenshot(path="/tmp/billing-canceled.png", full_page=True)

@@ -13,7 +13,6 @@ from dreamseed.billing.tests.conftest import (
     load,
     subscription,
 )
-from dreamseed.billing.tests.test_banner_and_admin import operator_client  # noqa: F401
 from dreamseed.schools.models import LicenceStatus, School
 
 pytestmark = pytest.mark.django_db
@@ -65,7 +64,7 @@ def test_two_live_subscriptions_are_detected_and_the_licence_does_not_swing(
     fake_stripe,
     deliver,
     alpha_school,
-    operator_client,  # noqa: F811
+    operator_client,
 ):
     fake_stripe.subscriptions[SUBSCRIPTION_ID] = subscription(
         alpha_school, quantity=40, created=1795132800

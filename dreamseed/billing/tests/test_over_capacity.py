@@ -10,7 +10,6 @@ from dreamseed.accounts.models import Role, User
 from dreamseed.billing import services
 from dreamseed.billing.models import BillingNotice, EventOutcome, NoticeKind
 from dreamseed.billing.tests.conftest import SUBSCRIPTION_ID, for_school, load, subscription
-from dreamseed.billing.tests.test_banner_and_admin import operator_client  # noqa: F401
 from dreamseed.classes.tests.conftest import make_class, make_students
 from dreamseed.schools.licensing import SeatLimitReached, assert_can_add_students
 from dreamseed.schools.models import School
@@ -103,7 +102,7 @@ def test_the_admin_sees_a_banner_and_the_billing_page_says_what_to_do(
     assert 'value="5"' in page  # the seat form suggests enough seats for every student
 
 
-def test_the_operator_lists_schools_over_capacity(portal_lowered_seats, operator_client):  # noqa: F811
+def test_the_operator_lists_schools_over_capacity(portal_lowered_seats, operator_client):
     listing = operator_client.get("/operator/billing/billingnotice/?open=yes&kind=over_capacity")
     assert listing.status_code == 200
     assert "Alpha School" in listing.text

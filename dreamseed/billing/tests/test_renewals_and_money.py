@@ -14,7 +14,6 @@ from dreamseed.billing.tests.conftest import (
     load,
     subscription,
 )
-from dreamseed.billing.tests.test_banner_and_admin import operator_client  # noqa: F401
 from dreamseed.schools.models import School
 
 pytestmark = pytest.mark.django_db
@@ -64,7 +63,7 @@ def test_a_payment_waiting_for_the_card_holder_is_shown_with_the_link_to_pay(
     assert "Confirm your payment" not in client_for(alpha_admin).get("/billing/").text
 
 
-def test_refunds_are_recorded_for_the_operator(paying_school, deliver, operator_client):  # noqa: F811
+def test_refunds_are_recorded_for_the_operator(paying_school, deliver, operator_client):
     _response, row = deliver(load("charge_refunded"))  # found by its customer
 
     assert (row.outcome, row.school) == (EventOutcome.PROCESSED, paying_school)
@@ -92,7 +91,7 @@ def test_disputes_are_recorded_and_closed_for_the_operator(
     paying_school,
     deliver,
     fake_stripe,
-    operator_client,  # noqa: F811
+    operator_client,
 ):
     fake_stripe.charges["ch_3SVq9dreamSeedCharge01"] = load("charge_refunded")["data"]["object"]
 
