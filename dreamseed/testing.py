@@ -163,9 +163,20 @@ class LiveServer:
 class CeleryWorker:
     """`celery worker` in a subprocess, on the test database and the tests' Redis databases."""
 
-    def __init__(self, *, concurrency: int = 1, name: str = "test"):
+    def __init__(
+        self,
+        *,
+        concurrency: int = 1,
+        name: str = "test",
+        extra_env: dict | None = None,
+        queues: list[str] | None = None,
+    ):
         self.concurrency = concurrency
         self.name = name
+        # A worker of its own (say, pointed at a fake Stripe) takes only its own queues, so the
+        # session's shared worker never picks up its tasks, nor it theirs.
+        self.extra_env = extra_env or {}
+        self.queues = queues
         self.process: subprocess.Popen | None = None
         self.log_path = BASE_DIR / ".dev" / f"celery-{name}-{settings.TEST_RUN_ID}.log"
 
@@ -178,6 +189,7 @@ class CeleryWorker:
             "DATABASE_URL": url,
             "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
             "EMAIL_FILE_PATH": str(BASE_DIR / ".dev" / f"test-mail-{settings.TEST_RUN_ID}"),
+            **self.extra_env,
         }
 
     def start(self, timeout: float = 60):
@@ -188,7 +200,8 @@ class CeleryWorker:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "dreamseed", "worker", "--loglevel", "INFO",
              "--concurrency", str(self.concurrency), "--hostname", f"{self.name}-{os.getpid()}@%h",
-             "--without-gossip", "--without-mingle", "--without-heartbeat"],
+             "--without-gossip", "--without-mingle", "--without-heartbeat",
+             *(["--queues", ",".join(self.queues)] if self.queues else [])],
             cwd=BASE_DIR, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         deadline = time.monotonic() + timeout

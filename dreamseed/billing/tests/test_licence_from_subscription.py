@@ -120,3 +120,39 @@ def test_seats_come_from_the_item_with_our_price(school):
 )
 def test_money_is_shown_in_major_units(amount, currency, shown):
     assert money_format(amount, currency) == shown
+
+
+@pytest.mark.parametrize(
+    "status,changes,label",
+    [("trialing", {}, "Trial ends on"), ("active", {}, "Renews on"),
+     ("active", {"cancel_at_period_end": True}, "Ends on"),
+     ("past_due", {}, "Keeps working until"), ("unpaid", {}, "Keeps working until"),
+     ("canceled", {"canceled_at": 1795132900, "ended_at": 1795132900}, "Ended on"),
+     ("paused", {}, "Ended on")],
+)  # fmt: skip
+def test_the_page_names_the_date_that_matters_for_each_state(school, status, changes, label):
+    from dreamseed.billing.services import licence_dates
+
+    _applied, school = _apply(school, subscription(status=status, **changes))
+
+    [shown] = licence_dates(school)
+    assert shown.label == label
+    if label == "Keeps working until":
+        assert shown.date == school.licence_expires_at  # the grace deadline, not a renewal
+    elif label == "Ended on":
+        assert shown.date == school.licence_expires_at
+    else:
+        assert shown.date == school.licence_period_end
+
+
+def test_a_licence_that_ran_out_shows_when_it_ended(school):
+    ended = timezone.now() - timedelta(days=2)
+    School.objects.filter(pk=school.pk).update(
+        licence_status=LicenceStatus.ACTIVE,
+        licence_expires_at=ended,
+        licence_period_end=ended - timedelta(days=14),
+    )
+    from dreamseed.billing.services import licence_dates
+
+    [shown] = licence_dates(School.objects.get(pk=school.pk))
+    assert (shown.label, shown.date) == ("Ended on", ended)
