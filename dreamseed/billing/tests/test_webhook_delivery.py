@@ -27,9 +27,8 @@ pytestmark = pytest.mark.django_db
             "data.object is not an object",
         ),
         ('{"object": "event", "type": "invoice.paid", "data": {"object": {}}}', "no event id"),
-        ("[" * 100_000 + "]" * 100_000, "not JSON: RecursionError"),
     ],
-    ids=["array", "string", "no-data", "string-object", "no-id", "too-deep"],
+    ids=["array", "string", "no-data", "string-object", "no-id"],
 )
 def test_signed_bodies_that_can_never_succeed_get_a_permanent_400_and_are_recorded(
     fake_stripe, post_event, body, detail
@@ -41,10 +40,22 @@ def test_signed_bodies_that_can_never_succeed_get_a_permanent_400_and_are_record
     assert not StripeEvent.objects.exists()
     refused = RejectedDelivery.objects.get()
     assert refused.detail == detail
-    assert refused.reason in ("not_an_event", "not_json")
+    assert refused.reason == "not_an_event"
     assert refused.remote_address == "127.0.0.1"
     assert refused.body_bytes == len(body.encode())
     assert fake_stripe.requests == []
+
+
+def test_json_nested_too_deep_is_refused_before_parsing_and_recorded(fake_stripe, post_event):
+    body = "[" * 5_000 + "]" * 5_000
+
+    response = post_event(None, raw=body)
+
+    assert response.status_code == 400
+    assert "nested more than" in response.content.decode()
+    refused = RejectedDelivery.objects.get()
+    assert (refused.reason, refused.body_bytes) == ("not_json", 10_000)
+    assert not StripeEvent.objects.exists()
 
 
 def test_a_bad_signature_is_recorded_with_the_senders_address(fake_stripe, public_client):
