@@ -6,9 +6,8 @@ from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
 from django_tenants.utils import get_public_schema_name, schema_exists
 
-from dreamseed.schools.names import schema_name_check_new
-
 from dreamseed.schools.cloning import schema_clone
+from dreamseed.schools.names import schema_name_check_new
 
 
 class LicenceStatus(models.TextChoices):
