@@ -1,7 +1,9 @@
 """How long does creating a school take? (signup: schema cloned from the template + first admin)
 
-Runs against the dev database (start it with `python -m dreamseed.devstack up` and migrate first,
-or run after `make run`). Creates N throwaway schools, prints timings, then drops them.
+Runs against the dev database (start it with `python -m dreamseed.devstack up`, or run after
+`make run`), which must already be migrated (`manage.py migrate_schools`): the benchmark does not
+migrate every school before it starts. Creates N throwaway schools, prints timings, then drops them.
+bench/many_schools.py measures the same at 10, 1,000 or 5,000 schools.
 
     .venv/bin/python bench/tenant_create.py [--count 20]
 """
@@ -20,8 +22,6 @@ import django
 
 django.setup()
 
-from django.core.management import call_command  # noqa: E402
-
 from dreamseed.schools.models import School  # noqa: E402
 from dreamseed.schools.services import platform_bootstrap, school_create  # noqa: E402
 
@@ -30,7 +30,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=20)
     args = parser.parse_args()
-    call_command("migrate_schemas", interactive=False, verbosity=0)
     platform_bootstrap()
     stamp = int(time.time())
     timings = []
@@ -49,7 +48,7 @@ def main() -> None:
         for school in School.objects.filter(schema_name__startswith=f"bench{stamp}_"):
             school.delete(force_drop=True)
     print(f"schools already in the database: {School.objects.real().count()}")
-    print(f"created {len(timings)} schools")
+    print(f"created {len(timings)} schools (target: the schema clone under 300 ms)")
     for label, values in [
         ("whole signup (schema + domain + admin with PBKDF2 hash)", [t[0] for t in timings]),
         ("schema clone alone", [t[1] for t in timings]),
@@ -57,7 +56,7 @@ def main() -> None:
         ms = sorted(value * 1000 for value in values)
         print(
             f"  {label:58s} median {statistics.median(ms):5.0f} ms   "
-            f"p95 {ms[int(0.95 * (len(ms) - 1))]:5.0f} ms   max {ms[-1]:5.0f} ms   target < 1000 ms"
+            f"p95 {ms[int(0.95 * (len(ms) - 1))]:5.0f} ms   max {ms[-1]:5.0f} ms"
         )
 
 
