@@ -386,3 +386,20 @@ def test_the_page_lets_its_forms_continue_to_stripe(fake_stripe, client_for, alp
     assert "https://checkout.stripe.com" in form_action
     assert "https://billing.stripe.com" in form_action
     assert "'self'" in form_action
+
+
+def test_idempotency_keys_name_this_deployment(fake_stripe, client_for, alpha_admin, settings):
+    from dreamseed.billing.services import deployment_id
+
+    made = deployment_id()
+    assert made == deployment_id() == BillingDeployment.objects.get().value  # made once, kept
+    assert len(made) == 16
+
+    settings.BILLING_DEPLOYMENT_ID = "staging-eu"
+    client_for(alpha_admin).post("/billing/checkout/", {"seats": "30"})
+
+    customer = fake_stripe.last("POST", "/v1/customers")
+    school = alpha_admin.school
+    assert (
+        customer.headers["Idempotency-Key"] == f"dreamseed-staging-eu-school-{school.pk}-customer"
+    )

@@ -154,7 +154,7 @@ def test_a_school_over_capacity_is_told_what_to_do(
     alert = page.get_by_role("alert").filter(has_text="More active students than seats")
     expect(alert.first).to_be_visible()
     expect(page.locator("main")).to_contain_text(
-        "Your school has 2 active students but its licence has 1 seats (1 too few)"
+        "Your school has 2 active students but its licence has 1 seat (1 too few)"
     )
     expect(page.locator(".banner")).to_contain_text("More active students than seats.")
     expect(page.get_by_text("Renews on").first).to_be_visible()
