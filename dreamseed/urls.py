@@ -22,3 +22,5 @@ urlpatterns = [
 
 # A database that cannot be reached gets a short 503 with Retry-After, not the 500 page.
 handler500 = "dreamseed.core.dbdown.server_error"
+# Under /api/ an unknown URL is a JSON 404, as every other API error is.
+handler404 = "dreamseed.core.views.page_not_found"

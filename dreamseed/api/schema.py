@@ -1,14 +1,17 @@
-"""OpenAPI schema post-processing: document the error responses every endpoint can give.
+"""The OpenAPI schema: the rules the serializers enforce, and the error responses every endpoint
+can give.
 
 drf-spectacular describes only the success response of each operation. Clients (and the
 property-based tests in dreamseed/api/tests/test_fuzz_schema.py) also need to know that a bad
-request is a 400 with field errors, that calls without a valid session or token are refused
-with a 403, and that an object which is not the caller's is a 404 -- always as JSON.
+request is a 400 with field errors, that calls without a valid token or session are refused with
+a 401 (and a `WWW-Authenticate` challenge), a caller who may not with a 403, a body above the
+limit with a 413, and that an object which is not the caller's is a 404 -- always as JSON.
 """
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiSerializerExtension
-from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from rest_framework import serializers
 
 # Operations that look up an object named in the body or the query (not only in the path).
 NOT_FOUND_FROM_INPUT = {
@@ -72,13 +75,34 @@ def document_error_responses(result, generator, request, public):
                 )
             if operation.get("security") != [] and "security" in operation:
                 responses.setdefault(
-                    "403",
-                    _error(_("Not signed in, or not allowed to use this endpoint."), "ErrorDetail"),
+                    "401",
+                    _error(
+                        _(
+                            "No credentials, or wrong ones (a token of another school is wrong "
+                            "here); the answer carries `WWW-Authenticate: Token`."
+                        ),
+                        "ErrorDetail",
+                    ),
+                )
+                responses.setdefault(
+                    "403", _error(_("Not allowed to use this endpoint."), "ErrorDetail")
                 )
             paginated = any(p.get("name") == "page" for p in parameters)  # "Invalid page."
             if in_path or paginated or operation.get("operationId") in NOT_FOUND_FROM_INPUT:
                 responses.setdefault("404", _error(_("No such object for you."), "ErrorDetail"))
     return result
+
+
+class AutoSchema(SpectacularAutoSchema):
+    """drf-spectacular's, plus what it leaves out: a list that may not be empty has
+    `minItems: 1` (DRF's `allow_empty=False`, on a ListField or a many=True related field)."""
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        lists = (serializers.ListField, serializers.ManyRelatedField)
+        if isinstance(field, lists) and not field.allow_empty and schema.get("type") == "array":
+            schema.setdefault("minItems", 1)
+        return schema
 
 
 class BulkDeleteAutoSchema(AutoSchema):

@@ -66,6 +66,9 @@ class StudentSerializer(serializers.ModelSerializer):
 
 
 class StudentCreateSerializer(serializers.Serializer):
+    """A new student. Give a username or an email address (or both): without a username, the
+    email address is the username."""
+
     first_name = serializers.CharField(max_length=150)
     last_name = serializers.CharField(max_length=150)
     username = serializers.RegexField(
@@ -105,8 +108,10 @@ class ClassSerializer(serializers.ModelSerializer):
         many=True,
         write_only=True,
         required=False,
+        allow_empty=False,
         queryset=User.objects.filter(role__in=STAFF_ROLES, is_active=True),
         help_text="Teachers (and co-teachers). Defaults to you when you create a class.",
+        error_messages={"empty": _("A class needs at least one teacher.")},
     )
     student_count = serializers.IntegerField(read_only=True)
     archived = serializers.SerializerMethodField()
@@ -134,11 +139,6 @@ class ClassSerializer(serializers.ModelSerializer):
 
     def get_archived(self, school_class) -> bool:
         return school_class.is_archived
-
-    def validate_teacher_ids(self, teachers):
-        if not teachers:
-            raise serializers.ValidationError(_("A class needs at least one teacher."))
-        return teachers
 
 
 class StudentClassSerializer(serializers.ModelSerializer):

@@ -48,6 +48,17 @@ class ApiDocsView(SpectacularSwaggerSplitView):
     template_name = "api/swagger_ui.html"
 
 
+def _boolean_param(request, name: str) -> bool:
+    """A boolean query parameter as the schema states it: true/false or 1/0; absent or empty is
+    false; anything else (null, yes, 2) is a 400 naming the parameter."""
+    value = request.query_params.get(name, "")
+    if value in ("", "0", "false", "False"):
+        return False
+    if value in ("1", "true", "True"):
+        return True
+    raise serializers.ValidationError({name: [_("Use true or false.")]})
+
+
 def _service_errors(error: DjangoValidationError) -> serializers.ValidationError:
     return serializers.ValidationError(serializers.as_serializer_error(error))
 
@@ -83,7 +94,12 @@ class StaffTokenView(APIView):
         responses=ClassForCallerSerializer(many=True),
         parameters=[
             OpenApiParameter(
-                "archived", OpenApiTypes.BOOL, description="Staff: list archived classes instead."
+                "archived",
+                OpenApiTypes.BOOL,
+                description=(
+                    "Staff: `true` lists archived classes instead. `true` or `false` (or 1, 0); "
+                    "anything else, null included, is a 400."
+                ),
             )
         ],
     ),
@@ -110,7 +126,7 @@ class ClassViewSet(
         if user.role == Role.STUDENT:
             return selectors.class_list_for(user=user).order_by("name", "pk")
         if self.action == "list":
-            archived = self.request.query_params.get("archived") in ("1", "true", "True")
+            archived = _boolean_param(self.request, "archived")
             classes = selectors.class_list_for(user=user, include_archived=archived)
             if archived:
                 classes = classes.filter(archived_at__isnull=False)

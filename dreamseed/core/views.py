@@ -1,7 +1,10 @@
-"""The school home page, which differs by role."""
+"""The school home page, which differs by role; the 404 answer."""
 
 from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views import defaults
 
 from dreamseed.accounts.models import Role, User
 from dreamseed.classes.forms import JoinClassForm
@@ -29,3 +32,10 @@ def dashboard(request):
     context = {"classes": class_list_for(user=user), "join_form": JoinClassForm()}
     context.update(home_context(user))  # the tests open to the student now
     return render(request, "core/dashboard_student.html", context)
+
+
+def page_not_found(request, exception):
+    """The 404 page, or under /api/ the JSON answer DRF gives for a missing object."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": _("Not found.")}, status=404)
+    return defaults.page_not_found(request, exception)

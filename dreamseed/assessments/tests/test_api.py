@@ -86,6 +86,6 @@ def test_api_access_rules(client_for, alpha_teacher, alpha_student2, beta_studen
         .status_code
         == 404
     )
-    assert client_for(host="alpha.localhost").get(f"/api/sessions/{body['id']}/").status_code == 403
+    assert client_for(host="alpha.localhost").get(f"/api/sessions/{body['id']}/").status_code == 401
     connection.set_tenant(world.school)
     assert ExamSession.objects.count() == 1
