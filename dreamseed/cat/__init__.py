@@ -5,8 +5,13 @@ The web layer builds one :class:`ItemPool` per pool version, caches it per proce
 :func:`cat_step` on each request with the administered item indices and responses.
 Calibration is :func:`dreamseed.cat.calibration.calibrate` (not re-exported here, because
 ``dreamseed.cat.calibrate`` is the command-line module of the same name).
+
+Items scored 0..m (GPCM, PCM, GRM) and mixed banks: :class:`PolyBank` (built by
+:func:`make_bank`), :class:`PolyItemPool` and :func:`poly_cat_step` for adaptive tests,
+:func:`estimate_poly`, and :func:`dreamseed.cat.calibration_poly.calibrate_poly`.
 """
 
+from .adaptive_poly import PolyCatSession, PolyItemPool, poly_cat_step
 from .calibration import CalibrationResult
 from .estimation import (
     ESTIMATORS,
@@ -17,6 +22,7 @@ from .estimation import (
     estimate_mle,
     estimate_wle,
 )
+from .estimation_poly import estimate_poly
 from .exceptions import (
     CatError,
     ConfigurationError,
@@ -34,6 +40,7 @@ from .irt import (
     test_information,
     validate_params,
 )
+from .polytomous import PolyBank, make_bank
 from .pool import ItemPool
 from .selection import SELECTORS, Selection, select_item
 from .step import CatSession, StepResult, cat_step
@@ -51,6 +58,9 @@ __all__ = [
     "InvalidParametersError",
     "InvalidResponsesError",
     "ItemPool",
+    "PolyBank",
+    "PolyCatSession",
+    "PolyItemPool",
     "Prior",
     "Selection",
     "StepResult",
@@ -60,11 +70,14 @@ __all__ = [
     "estimate_eap",
     "estimate_map",
     "estimate_mle",
+    "estimate_poly",
     "estimate_wle",
     "information",
     "information_peak",
     "log_likelihood",
+    "make_bank",
     "make_params",
+    "poly_cat_step",
     "probability",
     "select_item",
     "should_stop",

@@ -113,6 +113,25 @@ class PolyBank:
         object.__setattr__(self, "groups", groups)
         offsets = np.concatenate([[0], np.cumsum(self.n_categories)[:-1]]).astype(np.intp)
         object.__setattr__(self, "row_offsets", _frozen(offsets))
+        # Per non-empty group, its items' arrays (thresholds trimmed to the group's widest
+        # item), gathered once so each evaluation does no fancy indexing.
+        parts = []
+        for code, items in groups.items():
+            if len(items):
+                width = max(int(self.n_categories[items].max()) - 1, 1)
+                whole = len(items) == len(self.a)  # one model: no scatter needed
+                parts.append(
+                    (
+                        code,
+                        slice(None) if whole else items,
+                        self.a[items],
+                        np.ascontiguousarray(self.thresholds[items, :width]),
+                        np.ascontiguousarray(valid[items, :width]),
+                        self.c[items],
+                        self.d[items],
+                    )
+                )
+        object.__setattr__(self, "_group_arrays", tuple(parts))
 
     # --- sizes ------------------------------------------------------------------------------
 
@@ -343,18 +362,13 @@ def category_terms(theta, bank: PolyBank, order: int = 2):
     shape = (*theta.shape, bank.n_items, bank.max_categories)
     out = [np.zeros(shape) for _ in range(order + 1)]
     t = theta[..., None]
-    for code, items in bank.groups.items():
-        if not len(items):
-            continue
-        a = bank.a[items]
+    for code, items, a, thresholds, valid, c, d in bank._group_arrays:
         if code == MODEL_DICHOTOMOUS:
-            parts = _dichotomous_terms(
-                t, a, bank.thresholds[items, 0], bank.c[items], bank.d[items], order
-            )
+            parts = _dichotomous_terms(t, a, thresholds[:, 0], c, d, order)
         elif code == MODEL_GPCM:
-            parts = _gpcm_terms(t, a, bank.thresholds[items], bank.valid[items], order)
+            parts = _gpcm_terms(t, a, thresholds, valid, order)
         else:
-            parts = _grm_terms(t, a, bank.thresholds[items], bank.valid[items], order)
+            parts = _grm_terms(t, a, thresholds, valid, order)
         for target, part in zip(out, parts, strict=True):
             target[..., items, : part.shape[-1]] = part
     return out

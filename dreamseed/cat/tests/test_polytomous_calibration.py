@@ -234,3 +234,35 @@ def test_bad_input():
             anchors=bank.subset([0, 1]),
             fixed=[True, False],
         )
+
+
+def test_pilot_items_seeded_into_adaptive_tests():
+    """The anchored mode as calibration runs use it: a live pool (anchors) given by CAT and a
+    few polytomous pilot items answered by a random share of the test takers."""
+    bank, models = true_bank(36, ["GPCM", "2PL", "GRM"], seed=31)
+    live = np.arange(6, 36)
+    pool = PolyItemPool(bank.subset(live))
+    rng = np.random.default_rng(32)
+    person, item, score = [], [], []
+    for p, theta in enumerate(rng.normal(0.4, 1.1, 1200)):
+        answers = simulate_scores(bank, [theta], rng)[0]
+        session = PolyCatSession(pool, rules=StoppingRule(max_items=12), rng=rng)
+        step = session.next_step()
+        while not step.stop:
+            index = int(live[step.next_item])
+            session.record(step.next_item, answers[index])
+            person.append(p)
+            item.append(index)
+            score.append(answers[index])
+            step = session.next_step()
+        for pilot in rng.choice(6, 2, replace=False):  # two pilot items per test taker
+            person.append(p)
+            item.append(int(pilot))
+            score.append(answers[pilot])
+    fixed = np.arange(36) >= 6
+    result = calibrate_poly(person, item, score, models=models, anchors=bank, fixed=fixed)
+    assert result.flags[:6] == ("",) * 6
+    assert result.population_mean == pytest.approx(0.4, abs=0.15)
+    a_error, b_error = errors(result, bank, np.arange(6))
+    assert np.sqrt(np.mean(a_error**2)) < 0.25
+    assert np.sqrt(np.mean(b_error**2)) < 0.3
