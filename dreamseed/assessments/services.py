@@ -346,9 +346,12 @@ def _advance(
     seen_indices = [pool.index_of[a.item_id] for a in answers if a.item_id in pool.index_of]
     excluded = [pool.index_of[pk] for pk in session.excluded_item_ids if pk in pool.index_of]
     excluded.extend(i for i in seen_indices if i not in administered)
+    # Pilot items take places in the test: a student never sees more than max_items in all.
+    pilots_given = len(answers) - len(scored)
+    scored_max = max(1, assessment.max_items - len(outside) - pilots_given)
     rules = StoppingRule(
-        max_items=max(1, assessment.max_items - len(outside)),
-        min_items=min(assessment.min_items, max(1, assessment.max_items - len(outside))),
+        max_items=scored_max,
+        min_items=min(assessment.min_items, scored_max),
         se_target=assessment.se_target,
     )
     rng = np.random.default_rng([session.pk, len(answers)])
@@ -382,8 +385,10 @@ def _advance(
         session.excluded_item_ids = sorted(
             set(session.excluded_item_ids) | {int(pool.item_ids[i]) for i in step.skipped}
         )
-    pilot = _maybe_pilot(session, assessment, pool, answers)
-    if step.stop and pilot is None:
+    # No pilot once the test is over, nor where it would leave no room for a last scored item.
+    room = not step.stop and len(administered) + 1 < scored_max
+    pilot = _maybe_pilot(session, assessment, pool, answers) if room else None
+    if step.stop:
         _finish(session, reason=step.reason or STOP_NO_ITEMS, now=now, save=save)
         return _FINISH_FIELDS
     if pilot is not None:
@@ -420,7 +425,8 @@ def _estimate_from_snapshots(estimator: str, scored: list[Answered]) -> tuple[fl
 
 
 def _maybe_pilot(session, assessment, pool: AssessmentPool, answers) -> tuple[int, int] | None:
-    """Now and then, an unscored pilot item (it does not count toward the test's length)."""
+    """Now and then, an unscored pilot item. It takes the place of a scored one, so the test
+    never exceeds its stated maximum length."""
     if assessment.pilot_rate <= 0 or not pool.pilot_item_ids:
         return None
     given = sum(1 for answer in answers if answer.is_pilot)

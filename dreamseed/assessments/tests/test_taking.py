@@ -335,8 +335,11 @@ def test_pilot_items_are_given_but_not_scored(client_for, alpha_student, make_wo
     pilots = Attempt.objects.filter(session=session, is_pilot=True)
     assert pilots.exists()
     assert all(attempt.b is None for attempt in pilots)
-    assert session.n_items == 8  # pilots do not count toward the length
-    assert Attempt.objects.filter(session=session).count() == 8 + pilots.count()
+    # Pilots take places in the test: never more than its stated maximum in all.
+    assert Attempt.objects.filter(session=session).count() == 8
+    assert session.n_items == 8 - pilots.count()
+    # And never after the last scored item.
+    assert not Attempt.objects.filter(session=session).order_by("-position").first().is_pilot
 
 
 def test_answer_request_runs_a_fixed_number_of_queries(
