@@ -171,6 +171,14 @@ class BankRevision(models.Model):
 # --- Item statistics ---------------------------------------------------------------------------
 
 
+#: Item-fit p-values below this are flagged: strict, because a bank of hundreds of items would
+#: flag several that fit at 1 %. Mean squares outside Linacre's "productive for measurement"
+#: range are flagged (the tighter 0.7-1.3 flags many fitting easy or hard items at n = 200,
+#: where outfit is dominated by a few unexpected answers).
+FIT_P_LIMIT = 0.001
+MEAN_SQUARE_RANGE = (0.5, 1.5)
+
+
 class ItemStatistics(models.Model):
     """Classical and fit statistics of one item from the attempts of a recent period, recomputed
     by `item_statistics_refresh` (a Celery beat job, or a staff member's "Recompute now")."""
@@ -190,6 +198,19 @@ class ItemStatistics(models.Model):
     # Mean of the model's P(correct) at each student's ability, with the item's parameters.
     expected_p = models.FloatField(_("model-expected p"), null=True, blank=True)
     misfit = models.BooleanField(_("misfit"), default=False)
+    # Orlando-Thissen S-X2 (summed-score groups) and its p-value: shown for comparison with
+    # other software; on adaptive data it rejects most items even when they fit.
+    s_x2 = models.FloatField(_("S-X2"), null=True, blank=True)
+    s_x2_df = models.PositiveSmallIntegerField(_("S-X2 degrees of freedom"), null=True, blank=True)
+    s_x2_p = models.FloatField(_("S-X2 p-value"), null=True, blank=True)
+    # Fit on adaptive data: answers against their probability given the earlier answers.
+    fit_x2 = models.FloatField(_("adaptive fit X2"), null=True, blank=True)
+    fit_df = models.PositiveSmallIntegerField(
+        _("adaptive fit degrees of freedom"), null=True, blank=True
+    )
+    fit_p = models.FloatField(_("adaptive fit p-value"), null=True, blank=True)
+    infit = models.FloatField(_("infit mean square"), null=True, blank=True)
+    outfit = models.FloatField(_("outfit mean square"), null=True, blank=True)
     period_start = models.DateTimeField(_("period start"))
     computed_at = models.DateTimeField(_("computed"))
 
@@ -199,6 +220,33 @@ class ItemStatistics(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item_id}: n={self.n_responses}"
+
+    @property
+    def negative_point_biserial(self) -> bool:
+        """Students who got it right did worse on the rest: a wrong key is the usual cause."""
+        return self.point_biserial is not None and self.point_biserial < 0
+
+    @property
+    def fit_rejected(self) -> bool:
+        return self.fit_p is not None and self.fit_p < FIT_P_LIMIT
+
+    @property
+    def s_x2_rejected(self) -> bool:
+        return self.s_x2_p is not None and self.s_x2_p < FIT_P_LIMIT
+
+    @property
+    def infit_flagged(self) -> bool:
+        return (
+            self.infit is not None
+            and not MEAN_SQUARE_RANGE[0] <= self.infit <= MEAN_SQUARE_RANGE[1]
+        )
+
+    @property
+    def outfit_flagged(self) -> bool:
+        return (
+            self.outfit is not None
+            and not MEAN_SQUARE_RANGE[0] <= self.outfit <= MEAN_SQUARE_RANGE[1]
+        )
 
     @property
     def fit_gap(self) -> float | None:

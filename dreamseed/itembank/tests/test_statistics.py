@@ -63,6 +63,38 @@ def test_a_misfitting_item_is_flagged(alpha_teacher, answered_bank):
         wrong = ItemStatistics.objects.get(item=items[-1])
     assert misfits == {items[-1].pk}
     assert wrong.expected_p - wrong.p_value > 0.3  # the model expects it to be much easier
+    # Item fit: the adaptive-data check and the mean squares reject it; S-X2 is computed too.
+    assert wrong.fit_p < 1e-6 and wrong.fit_rejected and wrong.fit_df >= 1
+    assert wrong.infit > 1.5 and wrong.infit_flagged
+    assert wrong.s_x2 is not None and wrong.s_x2_p < 0.001
+    with in_schema(alpha_teacher.schema_name):
+        fitting = ItemStatistics.objects.get(item=items[5])
+    assert fitting.fit_p > 0.001 and 0.5 < fitting.infit < 1.5 and 0.5 < fitting.outfit < 1.5
+
+
+def test_a_miskeyed_item_has_a_negative_point_biserial_and_is_shown_flagged(
+    client_for, alpha_teacher
+):
+    # The stored key is wrong: students answer "correctly" exactly when they would have failed.
+    params = np.array([(1.2, b, 0.0, 1.0) for b in np.linspace(-1.5, 1.5, 8)])
+    items = make_bank(alpha_teacher, params, model="2PL")
+    simulated = simulate_sessions(
+        alpha_teacher, items=items, true_params=params, n_sessions=300, per_session=8, seed=11
+    )
+    from dreamseed.assessments.models import Attempt
+
+    with in_schema(alpha_teacher.schema_name):
+        for attempt in Attempt.objects.filter(item=items[3]):
+            attempt.correct = not simulated.answers[(attempt.session_id, items[3].pk)]
+            attempt.save(update_fields=["correct"])
+        item_statistics_compute()
+        miskeyed = ItemStatistics.objects.get(item=items[3])
+    assert miskeyed.point_biserial < 0 and miskeyed.negative_point_biserial
+    page = client_for(alpha_teacher).get(f"/items/{items[3].pk}/")
+    assert "Negative: check the key" in page.text
+    assert "Fit on adaptive data" in page.text and "S-X²" in page.text
+    listing = client_for(alpha_teacher).get("/items/")
+    assert "Negative r" in listing.text
 
 
 def test_recomputing_replaces_the_rows_and_forgets_old_attempts(alpha_teacher, answered_bank):
