@@ -19,6 +19,7 @@ from dreamseed.lti.models import (
     LtiContext,
     LtiDeployment,
     LtiPlatform,
+    LtiResourceLink,
     LtiToolKey,
     PassbackStatus,
 )
@@ -124,7 +125,15 @@ def contexts_for(*, user: User):
     """LMS courses whose DreamSeed class the user teaches (admins: all), with passback counts."""
     if user.role not in STAFF_ROLES:
         return LtiContext.objects.none()
-    contexts = LtiContext.objects.select_related("platform", "school_class")
+    contexts = LtiContext.objects.select_related("platform", "school_class").prefetch_related(
+        Prefetch(
+            "links",
+            queryset=LtiResourceLink.objects.filter(assignment__isnull=False)
+            .select_related("assignment__assessment")
+            .order_by("title", "pk"),
+            to_attr="linked_assignments",
+        )
+    )
     if user.role != Role.ADMIN:
         contexts = contexts.filter(school_class__teachers=user)
     counts = {

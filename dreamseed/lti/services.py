@@ -59,7 +59,9 @@ from dreamseed.schools.licensing import (
 
 log = logging.getLogger(__name__)
 
-CUSTOM_ASSIGNMENT = "dreamseed_assignment"
+CUSTOM_ASSIGNMENT = "dreamseed_assignment"  # links placed before choices were deferred
+CUSTOM_CHOICE = "dreamseed_choice"
+CHOICE_SALT = "dreamseed.lti.deep-link-choice"
 DEEP_LINK_SCORE_MAXIMUM = 100
 CONTINUE_SALT = "dreamseed.lti.continue"
 CONTINUE_MAX_AGE_SECONDS = 10 * 60
@@ -270,6 +272,58 @@ def context_link(
     return link
 
 
+def choice_sign(*, assessment: Assessment, user: User, opens_at, closes_at, attempts: int) -> str:
+    """The teacher's choice in the picker, signed, as the link's custom parameter: nothing is
+    made until the LMS actually launches the link (an LMS dialog closed without saving leaves
+    nothing behind)."""
+    return signing.dumps(
+        {
+            "schema": connection.schema_name,
+            "assessment": assessment.pk,
+            "opens": opens_at.isoformat(),
+            "closes": closes_at.isoformat(),
+            "attempts": attempts,
+            "by": user.pk,
+        },
+        salt=CHOICE_SALT,
+        compress=True,
+    )
+
+
+def choice_read(custom) -> dict | None:
+    raw = custom.get(CUSTOM_CHOICE) if isinstance(custom, dict) else None
+    if not isinstance(raw, str) or not raw:
+        return None
+    try:
+        choice = signing.loads(raw, salt=CHOICE_SALT)
+        choice["opens"] = datetime.fromisoformat(choice["opens"])
+        choice["closes"] = datetime.fromisoformat(choice["closes"])
+        choice["assessment"] = int(choice["assessment"])
+        choice["attempts"] = int(choice["attempts"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        return None
+    if choice.get("schema") != connection.schema_name:
+        return None
+    return choice
+
+
+def _assignment_from_choice(choice: dict, context: LtiContext | None):
+    """The assignment a deep-linked link opens, made on its first launch in a course."""
+    if context is None:
+        return None
+    assessment = Assessment.objects.filter(pk=choice["assessment"]).first()
+    if assessment is None:
+        raise LaunchRejected("link_gone", f"assessment {choice['assessment']} no longer exists")
+    return Assignment.objects.create(
+        assessment=assessment,
+        school_class=context.school_class,
+        opens_at=choice["opens"],
+        closes_at=choice["closes"],
+        attempts_allowed=choice["attempts"],
+        created_by=User.objects.filter(pk=choice.get("by")).first(),
+    )
+
+
 def _assignment_for(custom, context: LtiContext | None, *, has_course: bool):
     """The assignment a deep-linked resource link names in its custom parameters.
 
@@ -277,6 +331,9 @@ def _assignment_for(custom, context: LtiContext | None, *, has_course: bool):
     the same test gets an assignment of its own for the new course's class, and until a teacher
     has opened DreamSeed in that course (making its class) the link opens nothing.
     """
+    choice = choice_read(custom)
+    if choice is not None:
+        return _assignment_from_choice(choice, context)
     raw = custom.get(CUSTOM_ASSIGNMENT) if isinstance(custom, dict) else None
     try:
         pk = int(str(raw))
@@ -314,6 +371,8 @@ def resource_link_record(
     link, _created = LtiResourceLink.objects.get_or_create(
         platform=platform, resource_link_id=str(claim["id"])[:255]
     )
+    # Two first launches at once must make one assignment: the second waits for the first.
+    link = LtiResourceLink.objects.select_for_update().get(pk=link.pk)
     updates: dict = {"title": str(claim.get("title") or "")[:255]}
     if context is not None:
         updates["context"] = context
@@ -453,7 +512,6 @@ def deep_link_claims_ok(claims: dict) -> bool:
 class DeepLinkResponse:
     return_url: str
     jwt: str
-    assignment: Assignment
 
 
 def deep_link_respond(
@@ -466,44 +524,40 @@ def deep_link_respond(
     attempts_allowed: int,
     launch_url: str,
 ) -> DeepLinkResponse:
-    """Assign `assessment` to the course's class and sign the content item that places it.
+    """Sign the content item that places `assessment` in the course.
 
-    Answers a deep-linking launch once: a second submit of the picker makes nothing new.
+    Nothing is written: the choice travels, signed, in the link's custom parameters, and the
+    assignment is made when the LMS first launches the link (services.resource_link_record).
+    So a teacher who closes the LMS's dialog without saving leaves no orphan test that students
+    would see. Answers a deep-linking launch once.
     """
     claims = launch.get_launch_data()
-    platform = launch.platform()
-    context = LtiContext.objects.select_related("school_class").get(
-        platform=platform, context_id=str(claims[CLAIM_CONTEXT]["id"])
-    )
     if not cache.add(f"lti-deep-link-answered:{launch.get_launch_id()}", 1, 24 * 60 * 60):
         raise LaunchRejected("expired", "this deep-linking launch was already answered")
-    with transaction.atomic():
-        assignment = Assignment.objects.create(
-            assessment=assessment,
-            school_class=context.school_class,
-            opens_at=opens_at,
-            closes_at=closes_at,
-            attempts_allowed=attempts_allowed,
-            created_by=user,
-        )
-        line_item = (
-            LineItem()
-            .set_score_maximum(DEEP_LINK_SCORE_MAXIMUM)
-            .set_label(assessment.name)
-            .set_resource_id(f"dreamseed-assignment-{assignment.pk}")
-            .set_tag("dreamseed")
-        )
-        resource = (
-            DeepLinkResource()
-            .set_url(launch_url)
-            .set_title(assessment.name)
-            .set_custom_params({CUSTOM_ASSIGNMENT: str(assignment.pk)})
-            .set_lineitem(line_item)
-        )
-        deep_link = launch.get_deep_link()
-        token = deep_link.get_response_jwt([resource])
+    choice = choice_sign(
+        assessment=assessment,
+        user=user,
+        opens_at=opens_at,
+        closes_at=closes_at,
+        attempts=attempts_allowed,
+    )
+    line_item = (
+        LineItem()
+        .set_score_maximum(DEEP_LINK_SCORE_MAXIMUM)
+        .set_label(assessment.name)
+        .set_resource_id(f"dreamseed-assessment-{assessment.pk}")
+        .set_tag("dreamseed")
+    )
+    resource = (
+        DeepLinkResource()
+        .set_url(launch_url)
+        .set_title(assessment.name)
+        .set_custom_params({CUSTOM_CHOICE: choice})
+        .set_lineitem(line_item)
+    )
+    token = launch.get_deep_link().get_response_jwt([resource])
     return_url = claims[CLAIM_DEEP_LINKING]["deep_link_return_url"]
-    return DeepLinkResponse(return_url=return_url, jwt=token, assignment=assignment)
+    return DeepLinkResponse(return_url=return_url, jwt=token)
 
 
 # --- Finishing a launch in a new window -----------------------------------------------------------

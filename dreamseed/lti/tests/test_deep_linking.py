@@ -39,6 +39,7 @@ def test_a_teacher_places_a_test_and_the_new_link_opens_it(
     page = tool.client.get(picker)
     assert page.status_code == 200
     assert b"Unit 3 check-in" in page.content
+    assert "The grade the LMS receives is a percentile" in page.content.decode()
     assert f"frame-ancestors 'self' {lms.platform.base_url}" in page["Content-Security-Policy"]
 
     opens = timezone.now()
@@ -77,18 +78,28 @@ def test_a_teacher_places_a_test_and_the_new_link_opens_it(
     assert item["title"] == "Unit 3 check-in"
     assert item["lineItem"]["scoreMaximum"] == 100
 
-    assignment = Assignment.objects.get(pk=int(item["custom"]["dreamseed_assignment"]))
-    assert assignment.assessment == assessment
-    assert assignment.school_class == LtiContext.objects.get().school_class
-    assert assignment.attempts_allowed == 2
+    # Nothing exists yet: the LMS may never save the activity.
+    assert set(item["custom"]) == {"dreamseed_choice"}
+    assert not Assignment.objects.filter(assessment=assessment).exists()
 
-    # The LMS made a link from the item; a student opening it lands on the test.
+    # The LMS made a link from the item; a student opening it lands on the test, made now.
     learner = lti_client(lms)
     landing = learner.follow(
         learner.launch(student(kind), course, resource_link_id="rl-from-dl", custom=item["custom"])
     )
+    assignment = Assignment.objects.get(assessment=assessment)
+    assert assignment.school_class == LtiContext.objects.get().school_class
+    assert assignment.attempts_allowed == 2
+    assert assignment.created_by == tool.client.get("/").context["user"]
     assert landing == f"/tests/take/{assignment.pk}/"
     assert LtiResourceLink.objects.get(resource_link_id="rl-from-dl").assignment == assignment
+    # Later launches of the same link open the same assignment.
+    again = lti_client(lms)
+    again.follow(
+        again.launch(student(kind, sub="s-201"), course, resource_link_id="rl-from-dl",
+                     custom=item["custom"])
+    )  # fmt: skip
+    assert Assignment.objects.filter(assessment=assessment).count() == 1
 
 
 def test_the_picker_answers_once(canvas, lti_client, course, personas):
@@ -104,7 +115,7 @@ def test_the_picker_answers_once(canvas, lti_client, course, personas):
     assert tool.client.post(picker, data).status_code == 200
     again = tool.client.post(picker, data)
     assert again.status_code == 400
-    assert Assignment.objects.filter(assessment=assessment).count() == 1
+    assert not Assignment.objects.filter(assessment=assessment).exists()
 
 
 def test_the_picker_checks_the_window(canvas, lti_client, course, personas):
@@ -151,3 +162,83 @@ def test_deep_linking_outside_a_course_is_refused(canvas, lti_client):
     response = tool.launch(teacher(), None, message_type=DEEP_LINKING)
     assert response.status_code == 400
     assert b"from inside a course" in response.content
+
+
+def _choose(tool, course, assessment, **claims):
+    """The picker's signed content item (as the LMS will store it), from a real picker POST."""
+    picker = _picker(tool, course, **claims)
+    now = timezone.now()
+    answer = tool.client.post(
+        picker,
+        {
+            "assessment": assessment.pk,
+            "opens_at": _form_values(now),
+            "closes_at": _form_values(now + timedelta(days=7)),
+            "attempts_allowed": 1,
+        },
+    )
+    token = re.search(r'name="JWT" value="([^"]+)"', answer.content.decode()).group(1)
+    claims = tool.lms.verify_tool_jwt(token)
+    [item] = claims["https://purl.imsglobal.org/spec/lti-dl/claim/content_items"]
+    return item
+
+
+def test_picker_choices_the_lms_never_saved_leave_nothing_for_students(
+    canvas, lti_client, course, personas, client_for
+):
+    assessment = make_assessment(author=personas["alpha_teacher"].user, name="Never saved")
+    tool = lti_client(canvas)
+    for _attempt in range(3):  # the teacher opens the dialog three times and cancels
+        _choose(tool, course, assessment)
+    assert not Assignment.objects.filter(assessment=assessment).exists()
+    learner = lti_client(canvas)
+    learner.follow(learner.launch(student(), course))
+    assert "Never saved" not in learner.client.get("/tests/mine/").content.decode()
+
+
+def test_a_tampered_choice_opens_nothing(canvas, lti_client, course, personas):
+    assessment = make_assessment(author=personas["alpha_teacher"].user)
+    tool = lti_client(canvas)
+    item = _choose(tool, course, assessment)
+    forged = {"dreamseed_choice": item["custom"]["dreamseed_choice"][:-3] + "abc"}
+    learner = lti_client(canvas)
+    landing = learner.follow(learner.launch(student(), course, resource_link_id="rl-x",
+                                            custom=forged))  # fmt: skip
+    assert landing == "/tests/mine/"
+    assert not Assignment.objects.filter(assessment=assessment).exists()
+
+
+def test_a_choice_made_at_another_school_opens_nothing_here(canvas, lti_client, course, personas):
+    from django.core import signing
+
+    from dreamseed.lti.services import CHOICE_SALT
+
+    assessment = make_assessment(author=personas["alpha_teacher"].user)
+    now = timezone.now()
+    other = signing.dumps(
+        {"schema": personas["beta_teacher"].schema_name, "assessment": assessment.pk,
+         "opens": now.isoformat(), "closes": (now + timedelta(days=1)).isoformat(),
+         "attempts": 1, "by": None},
+        salt=CHOICE_SALT, compress=True,
+    )  # fmt: skip
+    tool = lti_client(canvas)
+    tool.follow(tool.launch(teacher(), course))
+    learner = lti_client(canvas)
+    learner.follow(learner.launch(student(), course, resource_link_id="rl-y",
+                                  custom={"dreamseed_choice": other}))  # fmt: skip
+    assert not Assignment.objects.filter(assessment=assessment).exists()
+
+
+def test_the_teacher_sees_which_tests_are_linked_to_which_lms_course(
+    canvas, lti_client, course, personas
+):
+    assessment = make_assessment(author=personas["alpha_teacher"].user, name="Fractions quiz")
+    tool = lti_client(canvas)
+    item = _choose(tool, course, assessment)
+    tool.follow(tool.launch(teacher(), course, resource_link_id="rl-q", custom=item["custom"],
+                            resource_title="Week 4: fractions"))  # fmt: skip
+    page = tool.client.get("/lti/courses/").content.decode()
+    assignment = Assignment.objects.get(assessment=assessment)
+    assert "Week 4: fractions" in page
+    assert "Fractions quiz" in page
+    assert f'href="/tests/assignments/{assignment.pk}/"' in page
