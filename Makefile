@@ -50,6 +50,7 @@ format: $(STAMP)
 
 bench: $(BENCH_STAMP)
 	$(PY) bench/engine_vs_peers.py --quick
+	$(PY) bench/poly_engine.py --quick
 
 # Load test: locust against gunicorn + PostgreSQL on this machine (needs the dev stack up).
 bench-load: $(BENCH_STAMP) compilemessages

@@ -86,7 +86,12 @@ from .calibration import (
     check_max_se,
     scaled_step,
 )
-from .exceptions import ConfigurationError, InvalidParametersError, InvalidResponsesError
+from .exceptions import (
+    ConfigurationError,
+    EmptyBankError,
+    InvalidParametersError,
+    InvalidResponsesError,
+)
 from .irt import PROBABILITY_FLOOR
 from .polytomous import (
     MAX_CATEGORIES,
@@ -184,6 +189,8 @@ class PolyCalibrationResult:
     def bank(self, items=None) -> PolyBank:
         """A :class:`PolyBank` of ``items`` (default: every estimated item)."""
         items = self.estimated if items is None else np.asarray(items, dtype=np.intp)
+        if len(items) == 0:
+            raise EmptyBankError("no item was estimated: nothing to build a bank from")
         if not np.isfinite(self.a[items]).all():
             raise InvalidParametersError("some of these items have no estimates (see flags)")
         codes = np.array([MODEL_CODES[self.models[i]] for i in items], dtype=np.int8)

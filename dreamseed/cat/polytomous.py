@@ -94,6 +94,13 @@ class PolyBank:
         :math:`m_i + 1`, at least 2.
     c, d : numpy.ndarray, shape (n,)
         Asymptotes of dichotomous items (0 and 1 for polytomous items).
+    valid : numpy.ndarray of bool, shape (n, M)
+        Derived: which threshold cells hold a value.
+    groups : dict of int to numpy.ndarray
+        Derived: the items of each model code.
+    row_offsets : numpy.ndarray, shape (n,)
+        Derived: first row of each item in per-(item, category) tables (cumulative category
+        counts), as :class:`~dreamseed.cat.adaptive_poly.PolyItemPool` and the calibration use.
     """
 
     model: np.ndarray

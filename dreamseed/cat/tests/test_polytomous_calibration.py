@@ -10,6 +10,7 @@ from dreamseed.cat.calibration import FLAG_LARGE_SE, FLAG_NOT_CONVERGED, STEP_TO
 from dreamseed.cat.calibration_poly import FLAG_EMPTY_CATEGORY, _Group, calibrate_poly
 from dreamseed.cat.exceptions import (
     ConfigurationError,
+    EmptyBankError,
     InvalidParametersError,
     InvalidResponsesError,
 )
@@ -177,6 +178,14 @@ def test_items_that_cannot_be_estimated_are_flagged():
     assert result.flags[3] == "too_few_responses"
     assert np.isnan(result.a[[0, 1, 3]]).all()
     assert result.flags[2] == result.flags[4] == result.flags[5] == ""
+
+
+def test_nothing_estimable_gives_no_bank():
+    result = calibrate_poly([0, 1, 2], [0, 0, 1], [1, 2, 0], models="GPCM")
+    assert result.flags == ("too_few_responses",) * 2
+    assert np.isnan(result.loglik) and result.iterations == 0 and not result.converged
+    with pytest.raises(EmptyBankError, match="no item was estimated"):
+        result.bank()
 
 
 def test_unfinished_items_are_flagged_not_converged():
