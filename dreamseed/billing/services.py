@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -882,6 +882,10 @@ def stripe_event_handle(*, event: dict) -> tuple[str, School | None]:
     return outcome, school
 
 
+#: First key of the advisory lock taken while an event is handled (the second is its pk).
+EVENT_LOCK_NAMESPACE = 21_0001
+
+
 class EventProcessingFailed(Exception):
     """Handling a recorded event failed (recorded on its row); the worker retries it."""
 
@@ -913,11 +917,18 @@ def stripe_event_record(*, event: dict) -> tuple[StripeEvent, bool, bool]:
 
 def stripe_event_process(*, event_pk: int) -> StripeEvent | None:
     """Handle a recorded event (the worker task's body). Safe to run twice and concurrently:
-    the row is locked while it is handled, and a processed event is left alone. A failure is
-    recorded on the row (outcome failed, the error) and raised as EventProcessingFailed."""
+    runs for one event take turns (a transaction-scoped advisory lock), and a processed event is
+    left alone. A failure is recorded on the row (outcome failed, the error) and raised as
+    EventProcessingFailed.
+
+    The advisory lock, not a row lock, is what serialises them: the webhook counts a redelivery
+    with an UPDATE of the row, which must not wait for Stripe calls made while handling.
+    """
     failure = None
     with transaction.atomic():
-        row = StripeEvent.objects.select_for_update().filter(pk=event_pk).first()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [EVENT_LOCK_NAMESPACE, event_pk])
+        row = StripeEvent.objects.filter(pk=event_pk).first()
         if row is None or row.processed_at is not None:
             return row
         row.attempts += 1
@@ -940,7 +951,10 @@ def stripe_event_process(*, event_pk: int) -> StripeEvent | None:
             row.processed_at = timezone.now()
             if outcome in (EventOutcome.IGNORED, EventOutcome.UNKNOWN_SCHOOL):
                 row.payload = {}  # nothing of ours in it: not worth keeping
-        row.save()
+        # Not `deliveries`: the webhook may have counted another delivery meanwhile.
+        row.save(
+            update_fields=["attempts", "outcome", "school", "error", "processed_at", "payload"]
+        )
     if failure is not None:
         raise EventProcessingFailed(row.error) from failure
     return row

@@ -11,6 +11,7 @@ import itertools
 import json
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
@@ -47,6 +48,7 @@ class FakeStripe(stripe.HTTPClient):
         self.charges: dict[str, dict] = {}
         self.checkout_sessions: dict[str, dict] = {}  # the sessions created here, by id
         self._errors: list[QueuedError] = []
+        self.latency = 0.0  # seconds each answer takes (a slow Stripe)
         self._ids = itertools.count(1)
 
     # --- the HTTPClient interface (see stripe/_http_client.py) ------------------------------------
@@ -63,6 +65,8 @@ class FakeStripe(stripe.HTTPClient):
             headers=dict(headers or {}),
         )
         self.requests.append(recorded)
+        if self.latency:
+            time.sleep(self.latency)
         if self._errors:
             queued = self._errors.pop(0)
             return self._reply({"error": queued.error}, queued.status)

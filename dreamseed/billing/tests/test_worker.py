@@ -4,6 +4,7 @@ point it at stripe-mock) applies them: a purchase, then seats lowered below the 
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -81,6 +82,7 @@ def alpha_restored(committed_db, personas, stripe_keys, stripe_server, billing_w
     StripeEvent.objects.all().delete()
     BillingNotice.objects.filter(school=school).delete()
     stripe_server.fake.subscriptions.clear()
+    stripe_server.fake.latency = 0.0
 
 
 def _post(event: dict):
@@ -148,3 +150,47 @@ def test_the_worker_puts_a_school_over_capacity_and_emails_its_admin(
     [email] = wait_for(mailed, timeout=30, message="no over-capacity e-mail was written")
     assert "To: admin@alpha.example" in email
     assert "has 2 active students: 1 more than the licence covers" in email
+
+
+@pytest.mark.worker
+def test_concurrent_deliveries_of_one_event_have_one_effect(alpha_restored, stripe_server):
+    stripe_server.fake.subscriptions[SUBSCRIPTION_ID] = subscription(alpha_restored, quantity=33)
+    event = for_school(load("invoice_paid"), alpha_restored)
+    before = len(stripe_server.fake.calls("GET", "/v1/subscriptions"))
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        responses = list(pool.map(lambda _: _post(event), range(10)))
+
+    assert [r.status_code for r in responses] == [200] * 10
+    assert sorted(r.json()["duplicate"] for r in responses) == [False] + [True] * 9
+    row = wait_for(_processed(event["id"]), timeout=60, message="the worker never handled it")
+    time.sleep(1)  # any extra task would have run by now
+    row.refresh_from_db()
+    assert (row.attempts, row.deliveries) == (1, 10)
+    assert len(stripe_server.fake.calls("GET", "/v1/subscriptions")) == before + 1
+    assert School.objects.get(pk=alpha_restored.pk).seats == 33
+
+
+@pytest.mark.worker
+def test_a_redelivery_is_answered_at_once_while_the_worker_waits_on_stripe(
+    alpha_restored, stripe_server
+):
+    stripe_server.fake.subscriptions[SUBSCRIPTION_ID] = subscription(alpha_restored, quantity=31)
+    stripe_server.fake.latency = 4.0
+    event = for_school(load("customer_subscription_created"), alpha_restored)
+    before = len(stripe_server.fake.requests)
+    assert _post(event).status_code == 200
+    wait_for(
+        lambda: len(stripe_server.fake.requests) > before,
+        timeout=30,
+        message="the worker never called Stripe",
+    )
+
+    started = time.monotonic()
+    again = _post(event)  # Stripe retrying, say, while the worker is still at it
+    answered_in = time.monotonic() - started
+
+    assert again.json() == {"received": True, "duplicate": True}
+    assert answered_in < 2
+    row = wait_for(_processed(event["id"]), timeout=60, message="the worker never handled it")
+    assert (row.outcome, row.deliveries, row.attempts) == (EventOutcome.PROCESSED, 2, 1)
