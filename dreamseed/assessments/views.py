@@ -18,6 +18,7 @@ from dreamseed.accounts.models import Role
 from dreamseed.accounts.permissions import staff_required, student_required
 from dreamseed.assessments import selectors
 from dreamseed.assessments.charts import assignment_distribution_svg, session_trajectory_svg
+from dreamseed.assessments.engagement import progress_with_engagement, session_engagement
 from dreamseed.assessments.forms import AccommodationForm, AssessmentForm, AssignForm
 from dreamseed.assessments.models import Accommodation, Assignment, SessionStatus
 from dreamseed.assessments.pools import pool_items_query, version_for_display
@@ -137,7 +138,7 @@ def assignment_detail(request, pk):
             return redirect("assessments:assignment", pk=pk)
     context = {
         "assignment": assignment,
-        "rows": selectors.assignment_progress(assignment=assignment),
+        "rows": progress_with_engagement(selectors.assignment_progress(assignment=assignment)),
         "accommodations": assignment.accommodations.select_related("student"),
         "form": form,
     }
@@ -156,7 +157,7 @@ def _int_or_zero(value) -> int:
 def assignment_progress_fragment(request, pk):
     """The live table alone, polled by static/js/live-progress.js."""
     assignment = selectors.assignment_get_for_staff(user=request.user, pk=pk)
-    rows = selectors.assignment_progress(assignment=assignment)
+    rows = progress_with_engagement(selectors.assignment_progress(assignment=assignment))
     return render(
         request, "assessments/_progress_rows.html", {"assignment": assignment, "rows": rows}
     )
@@ -246,6 +247,7 @@ def _result_context(session, *, staff: bool) -> dict:
         "band_high": None if session.score is None else session.score + scale_se,
         "chart": session_trajectory_svg(session=session, attempts=attempts),
         "staff": staff,
+        "engagement": session_engagement(session=session) if staff else None,
     }
 
 
