@@ -786,6 +786,11 @@ def _dispute_record(*, dispute: dict) -> School | None:
     return school
 
 
+def _https_url(value) -> str:
+    """A link from Stripe to show school admins: an https address, or nothing."""
+    return value if isinstance(value, str) and value.startswith("https://") else ""
+
+
 def _payment_action_record(*, school: School, invoice: dict) -> None:
     _notice_upsert(
         kind=NoticeKind.PAYMENT_ACTION_REQUIRED,
@@ -793,7 +798,7 @@ def _payment_action_record(*, school: School, invoice: dict) -> None:
         school=school,
         amount=int(invoice.get("amount_due") or 0),
         currency=(invoice.get("currency") or "")[:3],
-        url=invoice.get("hosted_invoice_url") or "",
+        url=_https_url(invoice.get("hosted_invoice_url")),
         message=_("The card holder must confirm this payment with their bank."),
         resolved_at=None,
     )

@@ -70,6 +70,21 @@ class SchoolAdminForm(forms.ModelForm):
         return schema_name
 
 
+class OverCapacityFilter(admin.SimpleListFilter):
+    """Schools with more active students than seats (set by billing; see Billing notices)."""
+
+    title = _("seats")
+    parameter_name = "over_capacity"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("More active students than seats"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(licence_over_capacity_since__isnull=False)
+        return queryset
+
+
 @admin.register(School)
 class SchoolAdmin(TenantAdminMixin, admin.ModelAdmin):
     form = SchoolAdminForm
@@ -91,6 +106,7 @@ class SchoolAdmin(TenantAdminMixin, admin.ModelAdmin):
         "plan",
         "stripe_subscription_status",
         HasSubscriptionFilter,
+        OverCapacityFilter,
         "licence_cancel_at_period_end",
     )
     search_fields = (
@@ -111,6 +127,7 @@ class SchoolAdmin(TenantAdminMixin, admin.ModelAdmin):
         "licence_period_end",
         "licence_cancel_at_period_end",
         "licence_updated_at",
+        "licence_over_capacity_since",
     )
     fieldsets = (
         (None, {"fields": ("name", "schema_name", "created")}),
@@ -131,6 +148,7 @@ class SchoolAdmin(TenantAdminMixin, admin.ModelAdmin):
                     "licence_period_end",
                     "licence_cancel_at_period_end",
                     "licence_updated_at",
+                    "licence_over_capacity_since",
                 ),
             },
         ),

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from dreamseed.billing.models import BillingNotice
 from dreamseed.billing.tests.conftest import CUSTOMER_ID, load
 from dreamseed.schools.models import LicenceStatus, School
-from dreamseed.testing import PASSWORD
+from dreamseed.testing import PASSWORD, axe_violations
 
 LICENCE_FIELDS = [
     "licence_status",
@@ -161,6 +161,7 @@ def test_a_school_over_capacity_is_told_what_to_do(
     expect(page.get_by_label("Student seats")).to_have_value("2")
     expect(page.get_by_role("button", name="Change seats")).to_be_visible()
     page.screenshot(path="/tmp/billing-over-capacity.png", full_page=True)
+    assert axe_violations(page) == []
 
 
 @pytest.mark.browser
@@ -185,3 +186,4 @@ def test_a_canceled_school_shows_when_it_ended_not_a_renewal(
     expect(page.locator(".banner")).to_contain_text("Read-only mode.")
     expect(page.get_by_role("button", name="Buy a licence")).to_be_visible()
     page.screenshot(path="/tmp/billing-canceled.png", full_page=True)
+    assert axe_violations(page) == []

@@ -87,8 +87,9 @@ def test_no_students_can_be_added_while_over_capacity(
 
 
 def test_the_admin_sees_a_banner_and_the_billing_page_says_what_to_do(
-    portal_lowered_seats, client_for, alpha_admin, alpha_teacher
+    portal_lowered_seats, client_for, alpha_admin, alpha_teacher, beta_admin
 ):
+    assert "More active students" not in client_for(beta_admin).get("/billing/").text
     home = client_for(alpha_admin).get("/", follow=True).text
     assert "More active students than seats." in home
     assert "Buy seats or see what to do" in home
@@ -107,6 +108,8 @@ def test_the_operator_lists_schools_over_capacity(portal_lowered_seats, operator
     assert listing.status_code == 200
     assert "Alpha School" in listing.text
     assert "5 active students, 2 seats" in listing.text
+    schools = operator_client.get("/operator/schools/school/?over_capacity=yes").text
+    assert "Alpha School" in schools and "Beta School" not in schools
 
 
 def test_deactivating_students_resolves_it(

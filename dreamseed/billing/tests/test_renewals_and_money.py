@@ -152,3 +152,25 @@ def test_a_deleted_customer_of_another_school_changes_nothing_here(paying_school
 
     assert row.outcome == EventOutcome.UNKNOWN_SCHOOL
     assert School.objects.get(pk=paying_school.pk).stripe_customer_id == CUSTOMER_ID
+
+
+def test_another_schools_card_confirmation_is_not_shown(
+    paying_school, deliver, client_for, beta_admin
+):
+    deliver(for_school(load("invoice_payment_action_required"), paying_school))
+
+    page = client_for(beta_admin).get("/billing/").text
+
+    assert "Confirm your payment" not in page
+    assert PAY_LINK not in page
+
+
+def test_a_pay_link_that_is_not_https_is_not_shown(paying_school, deliver, client_for, alpha_admin):
+    event = for_school(load("invoice_payment_action_required"), paying_school)
+    event["data"]["object"]["hosted_invoice_url"] = "javascript:alert(1)"
+
+    deliver(event)
+
+    page = client_for(alpha_admin).get("/billing/").text
+    assert "Confirm your payment" in page
+    assert "javascript:" not in page
