@@ -2,7 +2,9 @@
 
     manage.py migrate_schools [--processes 2] [--batch-size 25] [--skip-shared]
 
-Order: the public schema (`migrate_schemas --shared`), then the template schema (so that
+Order: the public schema (`migrate_schemas --shared`), the platform's own rows
+(`platform_bootstrap`: on a first deploy it makes the template by running every migration), then
+the template schema (so that
 schools signing up during the deploy are cloned with the new tables), then every school in
 parallel batches with a progress line. Safe to run again after an interruption: each schema
 continues from the last migration it recorded. Exits non-zero naming the schools that failed.
@@ -15,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from dreamseed.core.tenancy import school_schemas_in_service
 from dreamseed.schools.migrating import schema_migrate, schemas_migrate
+from dreamseed.schools.services import platform_bootstrap
 
 
 class Command(BaseCommand):
@@ -41,6 +44,7 @@ class Command(BaseCommand):
             self.stdout.write("public schema...")
             call_command("migrate_schemas", shared=True, interactive=False, verbosity=0)
         connection.set_schema_to_public()
+        platform_bootstrap()  # first deploy: the public site's row and the template schema
         template = settings.SCHOOL_TEMPLATE_SCHEMA
         outcome = schema_migrate(template, replay=not options["no_replay"])
         if outcome.error:
