@@ -95,6 +95,7 @@ REDIS_DB_BROKER, REDIS_DB_CACHE, REDIS_DB_RESULTS = (5, 6, 7) if TESTING else (0
 SHARED_APPS = [
     "django_tenants",
     "dreamseed.core",
+    "dreamseed.outbox",
     "dreamseed.schools",
     "dreamseed.billing",
     "dreamseed.accounts",
@@ -339,6 +340,17 @@ CELERY_TIMEZONE = TIME_ZONE
 # longest hard time limit (report bundles, 660 s), or tasks would run twice.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 900)}
 REPORTS_RETENTION_DAYS = env_int("REPORTS_RETENTION_DAYS", 7)
+# The task outbox (dreamseed/outbox): tasks kept while the broker is down are published by this
+# beat job; one published but never started (a broker that lost its queue) is published again
+# after OUTBOX_REDELIVER_SECONDS (above the visibility timeout, so a slow queue is not doubled).
+OUTBOX_DRAIN_SECONDS = env_int("OUTBOX_DRAIN_SECONDS", 30)
+OUTBOX_REDELIVER_SECONDS = env_int("OUTBOX_REDELIVER_SECONDS", 1800)
+OUTBOX_PUBLISH_RETRY_SECONDS = env_float("OUTBOX_PUBLISH_RETRY_SECONDS", 5.0)
+OUTBOX_KEEP_DAYS = env_int("OUTBOX_KEEP_DAYS", 7)
+CELERY_BEAT_SCHEDULE["outbox-drain"] = {
+    "task": "dreamseed.outbox.tasks.outbox_drain_all_schools",
+    "schedule": float(OUTBOX_DRAIN_SECONDS),
+}
 if TESTING:
     CELERY_TASK_DEFAULT_QUEUE = f"test-{TEST_RUN_ID}"
 

@@ -10,7 +10,7 @@ from django.core import signing
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
-from django.db import connection, transaction
+from django.db import connection
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -78,14 +78,14 @@ def staff_add(
 
 
 def staff_invite(*, user: User, base_url: str) -> None:
-    """Queue the invitation email once the surrounding transaction has committed."""
+    """Queue the invitation email once the surrounding transaction has committed (through the
+    outbox: kept and sent later if the broker is down)."""
     from dreamseed.accounts.tasks import staff_invitation_send
+    from dreamseed.outbox.services import outbox_enqueue
 
     requested_at = timezone.now().isoformat()
     language = translation.get_language()
-    transaction.on_commit(
-        lambda: staff_invitation_send.delay(user.pk, base_url, requested_at, language)
-    )
+    outbox_enqueue(staff_invitation_send, user.pk, base_url, requested_at, language)
 
 
 def staff_invitation_deliver(*, user: User, base_url: str, requested_at: datetime) -> bool:

@@ -187,8 +187,10 @@ def calibration_run_create(
 
 def _enqueue(run: CalibrationRun) -> None:
     from dreamseed.itembank.tasks import calibration_run_execute
+    from dreamseed.outbox.services import outbox_enqueue
 
-    transaction.on_commit(lambda: calibration_run_execute.delay(run.pk))
+    # Through the outbox: kept and sent later if the broker is down.
+    outbox_enqueue(calibration_run_execute, run.pk)
 
 
 @transaction.atomic

@@ -15,17 +15,17 @@ def grade_passback_on_finish(sender, session_id: int, **kwargs) -> None:
     try:
         if not grades.passback_wanted(session_id=session_id):
             return
-        grades.passbacks_prepare(session_id=session_id)
+        _enqueue(session_id)
     except Exception:
         log.exception("could not prepare the grade passback of session %s", session_id)
-        return
-    transaction.on_commit(lambda: _enqueue(session_id))
 
 
+@transaction.atomic
 def _enqueue(session_id: int) -> None:
     from dreamseed.lti.tasks import grade_passback
+    from dreamseed.outbox.services import outbox_enqueue
 
-    try:
-        grade_passback.delay(session_id)
-    except Exception:
-        log.exception("could not queue the grade passback of session %s", session_id)
+    # The passback rows and the task are written together: if the broker is down, the outbox
+    # sends the task when it is back.
+    grades.passbacks_prepare(session_id=session_id)
+    outbox_enqueue(grade_passback, session_id)

@@ -473,9 +473,12 @@ def launch_complete(*, platform: LtiPlatform, claims: dict, launch_id: str) -> L
 
 
 def enqueue(task, *args) -> None:
+    """Queue through the outbox: kept and sent when the broker is back if it is down now."""
+    from dreamseed.outbox.services import outbox_enqueue
+
     try:
-        task.delay(*args)
-    except Exception:  # the broker being down must not break a launch that has committed
+        outbox_enqueue(task, *args)
+    except Exception:  # never break a launch that has committed
         log.exception("could not queue %s%r", task.name, args)
 
 

@@ -132,20 +132,18 @@ def report_retry(*, report: Report) -> Report:
 
 
 def _enqueue_on_commit(report: Report) -> None:
-    report_id, task_id = report.pk, report.task_id
-    transaction.on_commit(lambda: report_enqueue(report_id=report_id, task_id=task_id))
+    report_enqueue(report_id=report.pk, task_id=report.task_id)
 
 
 def report_enqueue(*, report_id: int, task_id: str | None = None) -> None:
-    """Send the task (in the current school's schema). `REPORTS_QUEUE`, if set, routes report
-    rendering to its own queue so it can get its own workers."""
+    """Send the task (in the current school's schema) once this transaction commits, through
+    the outbox (kept and sent later if the broker is down). `REPORTS_QUEUE`, if set, routes
+    report rendering to its own queue so it can get its own workers."""
+    from dreamseed.outbox.services import outbox_enqueue
     from dreamseed.reports.tasks import report_generate
 
-    options = {"task_id": task_id} if task_id else {}
-    queue = getattr(settings, "REPORTS_QUEUE", None)
-    if queue:
-        options["queue"] = queue
-    report_generate.apply_async(args=[report_id], **options)
+    queue = getattr(settings, "REPORTS_QUEUE", None) or None
+    outbox_enqueue(report_generate, report_id, task_id=task_id, queue=queue)
 
 
 # --- Rendering (in the worker) ------------------------------------------------------------------

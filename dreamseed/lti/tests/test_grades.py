@@ -232,13 +232,22 @@ def test_no_line_item_is_created_without_the_lineitem_scope(canvas, make_course)
     assert not [r for r in canvas.platform.requests if r[0] == "POST" and "line_items" in r[1]]
 
 
+def _capture_published(monkeypatch, task):
+    """The args of each publication of `task` (tasks are sent through the outbox, which publishes
+    with apply_async once the transaction commits)."""
+    queued = []
+    monkeypatch.setattr(
+        task, "apply_async", lambda args=(), kwargs=None, **options: queued.append(tuple(args))
+    )
+    return queued
+
+
 def test_finishing_a_test_queues_the_passback(
     canvas, make_course, monkeypatch, django_capture_on_commit_callbacks
 ):
     from dreamseed.lti import tasks
 
-    queued = []
-    monkeypatch.setattr(tasks.grade_passback, "delay", lambda *args: queued.append(args))
+    queued = _capture_published(monkeypatch, tasks.grade_passback)
     session = make_course(canvas).finish()
     with django_capture_on_commit_callbacks(execute=True):
         session_finished.send(sender=ExamSession, session_id=session.pk)
@@ -267,12 +276,11 @@ def test_a_test_not_taken_through_the_lms_queues_nothing(
 
 
 def test_the_teacher_sees_waiting_grades_and_can_send_them_again(
-    canvas, make_course, lti_client, course, monkeypatch
+    canvas, make_course, lti_client, course, monkeypatch, django_capture_on_commit_callbacks
 ):
     from dreamseed.lti import tasks
 
-    queued = []
-    monkeypatch.setattr(tasks.grade_passback, "delay", lambda *args: queued.append(args))
+    queued = _capture_published(monkeypatch, tasks.grade_passback)
     session = make_course(canvas).finish()
     canvas.score_failures = [400]
     grades.grade_passback_send(session_id=session.pk)
@@ -285,7 +293,8 @@ def test_the_teacher_sees_waiting_grades_and_can_send_them_again(
     assert page.status_code == 200
     assert b"Grades not sent yet" in page.content
     assert b"HTTP 400" in page.content
-    response = tool.client.post(f"/lti/passbacks/{row.pk}/retry/")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = tool.client.post(f"/lti/passbacks/{row.pk}/retry/")
     assert response.status_code == 302
     assert queued == [(session.pk,)]
     row.refresh_from_db()

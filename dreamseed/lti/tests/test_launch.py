@@ -223,7 +223,12 @@ def test_an_instructor_launch_queues_a_roster_sync(
     from dreamseed.lti import tasks
 
     queued = []
-    monkeypatch.setattr(tasks.roster_sync, "delay", lambda *args: queued.append(args))
+    # Sent through the outbox, which publishes with apply_async after the commit.
+    monkeypatch.setattr(
+        tasks.roster_sync,
+        "apply_async",
+        lambda args=(), kwargs=None, **options: queued.append(tuple(args)),
+    )
     tool = lti_client(canvas)
     with django_capture_on_commit_callbacks(execute=True):
         tool.follow(tool.launch(teacher(), course))
