@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from dreamseed.accounts.models import STAFF_ROLES, Role, User
 from dreamseed.accounts.selectors import person_search, students_matching
+from dreamseed.assessments.models import FINISHED_STATUSES, Assignment, ExamSession
 from dreamseed.classes.models import Class, ClassTeacher, Enrollment
 
 # A student counts as active in a class's statistics if they signed in within this window.
@@ -119,21 +120,16 @@ def student_get_for_staff(*, user: User, pk: int) -> User:
 
 # --- Statistics -----------------------------------------------------------------------------------
 #
-# Exam numbers (number of exams, completed exams, average theta and score, latest exam) come from
-# `assessments.ExamSession`, which the assessments app adds. It will extend these two selectors
-# with the same pattern used below: aggregates computed by PostgreSQL in the same query, as
-# correlated subqueries over ExamSession per class (sessions of the class's assignments) and per
-# student (their sessions), so the joins do not multiply each other: Count(), Count(filter=
-# status=completed), Avg("theta"), Avg("score"), Max("ended_at"). Until then the pages show what
-# exists (students, sign-ins) and say that results will appear; they never show made-up zeros.
+# Sign-in numbers are here; results (sittings, scores, growth, content areas, groups) are computed
+# in SQL by `dreamseed.classes.results`, one statement per block whatever the class size.
 
 
 def class_statistics(*, classes: QuerySet[Class]) -> QuerySet[Class]:
     """Per-class numbers for a set of classes, aggregated in SQL (one query, no Python loops).
 
     Adds `student_count`, `active_student_count` (signed in within ACTIVE_WINDOW) and
-    `latest_activity` (the most recent sign-in of any enrolled student). Exam aggregates are added
-    by the assessments app (see the note above).
+    `latest_activity` (the most recent sign-in of any enrolled student). Results are in
+    `dreamseed.classes.results.class_summaries`.
     """
     since = timezone.now() - ACTIVE_WINDOW
     return classes.annotate(
@@ -147,7 +143,7 @@ def class_statistics(*, classes: QuerySet[Class]) -> QuerySet[Class]:
 
 def student_statistics(*, students: QuerySet[User]) -> QuerySet[User]:
     """Per-student numbers, aggregated in SQL: `class_count` (active classes) and
-    `latest_activity` (last sign-in). Exam aggregates are added by the assessments app."""
+    `latest_activity` (last sign-in)."""
     return students.annotate(
         class_count=Count(
             "enrollments",
@@ -172,3 +168,38 @@ def class_summary(*, school_class: Class) -> dict:
     return class_statistics(classes=Class.objects.filter(pk=school_class.pk)).values(
         "student_count", "active_student_count", "latest_activity"
     )[0]
+
+
+def student_sessions_for_staff(*, user: User, student: User) -> QuerySet:
+    """The student's sittings that `user` may see: those of classes the user may see (a teacher:
+    classes they teach; an admin: all), archived classes included."""
+    classes = class_list_for(user=user, include_archived=True).values("pk")
+    return ExamSession.objects.filter(
+        student=student, assignment__school_class__in=classes
+    ).select_related("assignment__assessment", "assignment__school_class")
+
+
+def student_open_tests(*, student: User, classes: QuerySet[Class] | None = None, now=None):
+    """Tests open now for the student (in `classes`, if given), with the attempts they used."""
+    now = now or timezone.now()
+    assignments = Assignment.objects.filter(
+        school_class__enrollments__student=student,
+        school_class__archived_at__isnull=True,
+        assessment__archived_at__isnull=True,
+        opens_at__lte=now,
+        closes_at__gt=now,
+    )
+    if classes is not None:
+        assignments = assignments.filter(school_class__in=classes.values("pk"))
+    return (
+        assignments.select_related("assessment", "school_class")
+        .annotate(
+            attempts_used=Count("sessions", filter=Q(sessions__student=student), distinct=True),
+            unfinished=Count(
+                "sessions",
+                filter=Q(sessions__student=student) & ~Q(sessions__status__in=FINISHED_STATUSES),
+                distinct=True,
+            ),
+        )
+        .order_by("closes_at", "pk")
+    )

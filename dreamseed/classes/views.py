@@ -1,10 +1,14 @@
 """Class pages: teachers and admins manage classes, rosters and imports; students join by code."""
 
+import csv
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -13,7 +17,8 @@ from django.views.decorators.http import require_POST
 
 from dreamseed.accounts.models import User
 from dreamseed.accounts.permissions import staff_required, student_required
-from dreamseed.classes import selectors, services
+from dreamseed.assessments.models import ExamSession
+from dreamseed.classes import results, selectors, services
 from dreamseed.classes.forms import (
     ClassForm,
     JoinClassForm,
@@ -23,6 +28,7 @@ from dreamseed.classes.forms import (
 )
 from dreamseed.classes.models import RosterImport
 from dreamseed.classes.roster import RosterFileError
+from dreamseed.core.exports import spreadsheet_safe
 from dreamseed.schools.licensing import LicenceReadOnly, SeatLimitReached
 
 ROSTER_PAGE_SIZE = 200
@@ -184,6 +190,8 @@ def class_detail(request, pk: int):
             "search": search,
             "sort": sort,
             "sort_links": sort_links,
+            "results": results.class_summary(school_class=school_class),
+            "tests": results.class_tests(school_class=school_class),
         },
     )
 
@@ -432,43 +440,178 @@ def roster_import_preview(request, pk: int, import_id):
     )
 
 
-# --- Statistics ----------------------------------------------------------------------------------
+# --- Statistics and results ----------------------------------------------------------------------
 
 
 @staff_required
 def statistics(request):
-    classes = selectors.class_statistics(
-        classes=selectors.class_list_for(user=request.user).order_by("name", "pk")
+    classes = list(
+        selectors.class_statistics(
+            classes=selectors.class_list_for(user=request.user).order_by("name", "pk")
+        )
     )
+    summaries = results.class_summaries(class_ids=[c.pk for c in classes])
+    for school_class in classes:
+        school_class.results = summaries[school_class.pk]
     return render(request, "classes/statistics.html", {"classes": classes})
+
+
+STUDENT_SORTS = {
+    "name": lambda s: (s.last_name.lower(), s.first_name.lower(), s.username),
+    "finished": lambda s: (s.finished, s.last_name.lower()),
+    "score": lambda s: (s.score is None, s.score or 0.0, s.last_name.lower()),
+    # Rank 1 is the highest theta; students without a result last.
+    "rank": lambda s: (s.rank is None, s.rank or 0, s.last_name.lower()),
+    "change": lambda s: (s.change is None, s.change or 0.0, s.last_name.lower()),
+}
+
+
+def _sorted_students(students, sort: str):
+    key = STUDENT_SORTS.get(sort.lstrip("-"), STUDENT_SORTS["name"])
+    ordered = sorted(students, key=key)
+    if sort.startswith("-"):
+        # Reverse, but keep students without a value at the end.
+        with_value = [s for s in ordered if key(s)[0] is not True]
+        without = [s for s in ordered if key(s)[0] is True]
+        ordered = list(reversed(with_value)) + without
+    return ordered
 
 
 @staff_required
 def class_statistics(request, pk: int):
     school_class = _get_class_for_teacher(request, pk)
+    sort = request.GET.get("sort", "name")
+    if sort.lstrip("-") not in STUDENT_SORTS:
+        sort = "name"
+    students = results.class_student_results(school_class=school_class)
+    columns = [
+        ("name", _("Student")),
+        ("finished", _("Tests finished")),
+        ("score", _("Latest score")),
+        ("rank", _("Rank")),
+        ("change", _("Growth")),
+    ]
+    sort_links = [
+        {
+            "key": key,
+            "label": label,
+            "active": sort.lstrip("-") == key,
+            "descending": sort == f"-{key}",
+            "next": f"-{key}" if sort == key else key,
+        }
+        for key, label in columns
+    ]
     return render(
         request,
         "classes/class_statistics.html",
         {
             "school_class": school_class,
             "summary": selectors.class_summary(school_class=school_class),
-            "students": selectors.class_student_statistics(school_class=school_class),
+            "results": results.class_summary(school_class=school_class),
+            "tests": results.class_tests(school_class=school_class),
+            "areas": results.area_totals({s.student_id: s.areas for s in students}),
+            "students": _sorted_students(students, sort),
+            "sort_links": sort_links,
         },
     )
+
+
+def _groups(school_class):
+    students = results.class_student_results(school_class=school_class)
+    return students, results.groups_by_band(students), results.groups_by_weakest_area(students)
+
+
+@staff_required
+def class_groups(request, pk: int):
+    """Students grouped by achievement band and by weakest content area, to plan lessons."""
+    school_class = _get_class_for_teacher(request, pk)
+    students, by_band, by_area = _groups(school_class)
+    return render(
+        request,
+        "classes/class_groups.html",
+        {
+            "school_class": school_class,
+            "students": students,
+            "by_band": by_band,
+            "by_area": by_area,
+            "has_results": any(s.theta is not None for s in students),
+            "area_margin": results.AREA_MARGIN,
+            "area_min_answers": results.AREA_MIN_ANSWERS,
+        },
+    )
+
+
+@staff_required
+def class_groups_csv(request, pk: int):
+    school_class = _get_class_for_teacher(request, pk)
+    _students, by_band, by_area = _groups(school_class)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    filename = f"groups-{school_class.pk}-{timezone.now():%Y%m%d}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.write("\ufeff")  # so spreadsheet programs read the names as UTF-8
+    writer = csv.writer(response)
+    writer.writerow(
+        ["grouping", "group", "student", "username", "latest_test", "score", "score_se",
+         "theta", "se", "band", "weakest_area"]
+    )  # fmt: skip
+    for grouping, groups in (("band", by_band), ("weakest_area", by_area)):
+        for group in groups:
+            for student in group.students:
+                weakest = student.weakest
+                writer.writerow([
+                    grouping, spreadsheet_safe(group.label), spreadsheet_safe(student.name),
+                    spreadsheet_safe(student.username), spreadsheet_safe(student.latest_test),
+                    _round(student.score), _round(student.scale_se), _round(student.theta, 3),
+                    _round(student.se, 3), student.band or "",
+                    spreadsheet_safe(weakest.area) if weakest else "",
+                ])  # fmt: skip
+    return response
+
+
+def _round(value, digits=1):
+    return "" if value is None else round(value, digits)
 
 
 @staff_required
 def student_detail(request, pk: int):
     student = selectors.student_get_for_staff(user=request.user, pk=pk)
     stats = selectors.student_statistics(students=User.objects.filter(pk=student.pk))[0]
-    classes = selectors.class_list_for(user=request.user, include_archived=True).filter(
-        enrollments__student=student
+    visible = selectors.class_list_for(user=request.user, include_archived=True)
+    classes = list(visible.filter(enrollments__student=student))
+    sittings, growth = results.student_history(
+        sessions=selectors.student_sessions_for_staff(user=request.user, student=student)
+    )
+    areas = results.student_areas(class_ids=[c.pk for c in classes], student_ids=[student.pk]).get(
+        student.pk, []
     )
     return render(
         request,
         "classes/student_detail.html",
-        {"student": student, "stats": stats, "classes": classes},
+        {
+            "student": student,
+            "stats": stats,
+            "classes": classes,
+            "sittings": sittings,
+            "growth": growth,
+            "finished_count": sum(1 for s in sittings if s.session.is_finished),
+            "areas": areas,
+            "strong_areas": [row for row in areas if row.strength == "strong"],
+            "weak_areas": [row for row in areas if row.strength == "weak"],
+            "open_tests": selectors.student_open_tests(student=student, classes=visible),
+            "area_margin": results.AREA_MARGIN,
+            "area_min_answers": results.AREA_MIN_ANSWERS,
+        },
     )
+
+
+@student_required
+def my_results(request):
+    """A student's own history: what their teachers let them see."""
+    sessions = ExamSession.objects.filter(student=request.user).select_related(
+        "assignment__assessment", "assignment__school_class"
+    )
+    sittings, growth = results.student_history(sessions=sessions, for_student=True)
+    return render(request, "classes/my_results.html", {"sittings": sittings, "growth": growth})
 
 
 # --- Students ------------------------------------------------------------------------------------

@@ -48,6 +48,8 @@ AUDITED_ROUTES: dict[str, AuditedRoute] = {
     # Classes: rosters, per-student statistics, sign-in slips, a student's page.
     "classes:detail": AuditedRoute(AuditAction.VIEWED, AuditTarget.CLASS_ROSTER),
     "classes:class_statistics": AuditedRoute(AuditAction.VIEWED, AuditTarget.CLASS_STATISTICS),
+    "classes:groups": AuditedRoute(AuditAction.VIEWED, AuditTarget.CLASS_STATISTICS),
+    "classes:groups_csv": AuditedRoute(AuditAction.EXPORTED, AuditTarget.CLASS_STATISTICS),
     "classes:slips": AuditedRoute(
         AuditAction.VIEWED, AuditTarget.SIGN_IN_SLIPS, methods=READ_AND_POST
     ),

@@ -13,12 +13,14 @@ CLASS_PAGES = [
     ("get", "/classes/{pk}/enroll/"),
     ("get", "/classes/{pk}/slips/"),
     ("get", "/classes/{pk}/statistics/"),
+    ("get", "/classes/{pk}/groups/"),
+    ("get", "/classes/{pk}/groups.csv"),
     ("post", "/classes/{pk}/archive/"),
     ("post", "/classes/{pk}/join-code/"),
     ("post", "/classes/{pk}/unenroll/"),
 ]
 STAFF_PAGES = ["/classes/", "/classes/new/", "/classes/statistics/"]
-STUDENT_PAGES = ["/classes/mine/"]
+STUDENT_PAGES = ["/classes/mine/", "/classes/mine/results/"]
 
 
 @pytest.mark.parametrize(("method", "url"), CLASS_PAGES)

@@ -44,7 +44,7 @@ def test_student_statistics_count_active_classes_only(alpha_teacher, alpha_stude
     assert row.class_count == 2
 
 
-def test_the_statistics_pages_show_what_exists_and_no_invented_exam_numbers(
+def test_the_statistics_pages_without_tests_show_what_exists_and_no_invented_exam_numbers(
     client_for, alpha_teacher, alpha_student, math_class
 ):
     _sign_in_at(alpha_teacher, [alpha_student.user], timezone.now())
@@ -52,19 +52,22 @@ def test_the_statistics_pages_show_what_exists_and_no_invented_exam_numbers(
     overview = client.get("/classes/statistics/")
     (row,) = overview.context["classes"]
     assert (row.student_count, row.active_student_count) == (1, 1)
-    assert "appear here once students take tests" in overview.text
+    assert row.results.pairs == 0 and not row.results.has_results
+    assert "No tests assigned yet." in overview.text
 
     per_class = client.get(f"/classes/{math_class.pk}/statistics/")
     assert per_class.context["summary"]["student_count"] == 1
     (student,) = per_class.context["students"]
-    assert student.username == "sam" and student.class_count == 1
+    assert student.username == "sam" and student.score is None and student.rank is None
+    assert per_class.text.count("No test has been assigned to this class yet.") == 1
 
     per_student = client.get(f"/classes/students/{alpha_student.user_id}/")
     assert per_student.context["stats"].class_count == 1
     assert [c.name for c in per_student.context["classes"]] == ["Math 5A"]
+    assert per_student.context["sittings"] == []
     for page in (overview, per_class, per_student):
-        assert "theta" in page.text.lower()  # named as coming later...
-        assert "average theta: 0" not in page.text.lower()  # ...never faked
+        assert 'class="later"' not in page.text
+        assert "mean 0" not in page.text.lower()  # never a made-up zero
 
 
 def test_a_teacher_sees_only_their_classes_in_statistics(
@@ -82,8 +85,9 @@ def test_class_statistics_page_with_40_students_has_a_fixed_number_of_queries(
     client.get(f"/classes/{math_class.pk}/statistics/")
     # SET search_path x2, domain, user, class, its teachers, summary, per-student table: 8
     # (one spare for a cold cache), plus the audit log's row for a staff view of student data
-    # (its savepoint and INSERT inside the test's transaction): 11.
-    with django_assert_max_num_queries(11):
+    # (its savepoint and INSERT inside the test's transaction): 11; plus the results: summary,
+    # tests, students (areas only once someone has finished a test): 14.
+    with django_assert_max_num_queries(14):
         page = client.get(f"/classes/{math_class.pk}/statistics/")
     assert len(page.context["students"]) == 41
 
@@ -96,8 +100,9 @@ def test_statistics_overview_query_count_does_not_grow_with_classes(
         make_students(alpha_teacher, 5, prefix=f"c{index}-", school_class=school_class)
     client = client_for(alpha_admin)
     client.get("/classes/statistics/")
-    # SET x2, domain, user, classes with their aggregates, teachers: 6 (+1 spare).
-    with django_assert_max_num_queries(7):
+    # SET x2, domain, user, classes with their aggregates, teachers, results of every class:
+    # 7 (+1 spare).
+    with django_assert_max_num_queries(8):
         page = client.get("/classes/statistics/")
     assert len(page.context["classes"]) == 10
 

@@ -20,6 +20,8 @@ CASES = {
     "assessments:results_csv": ("alpha_teacher", lambda s: {"pk": s.assignment.pk}, None),
     "classes:detail": ("alpha_teacher", lambda s: {"pk": s.school_class.pk}, None),
     "classes:class_statistics": ("alpha_teacher", lambda s: {"pk": s.school_class.pk}, None),
+    "classes:groups": ("alpha_teacher", lambda s: {"pk": s.school_class.pk}, None),
+    "classes:groups_csv": ("alpha_teacher", lambda s: {"pk": s.school_class.pk}, None),
     "classes:slips": ("alpha_teacher", lambda s: {"pk": s.school_class.pk}, None),
     "classes:student": ("alpha_teacher", lambda s: {"pk": s.sam.pk}, "sam"),
     "classes:student_password": ("alpha_teacher", lambda s: {"pk": s.sam.pk}, "sam"),
