@@ -4,7 +4,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import SimpleRouter
 
-from dreamseed.api import views
+from dreamseed.api import results, views
 
 app_name = "api"
 
@@ -24,6 +24,16 @@ urlpatterns = [
         "classes/<int:class_id>/enrollments/<int:student_id>/",
         enrollment,
         name="class-enrollment",
+    ),
+    path(
+        "classes/<int:class_id>/statistics/",
+        results.ClassStatisticsView.as_view(),
+        name="class-statistics",
+    ),
+    path(
+        "students/<int:student_id>/results/",
+        results.StudentResultsView.as_view(),
+        name="student-results",
     ),
     *router.urls,
     path(

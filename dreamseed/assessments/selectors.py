@@ -207,7 +207,13 @@ def assignment_item_exposure(*, assignment: Assignment, limit: int = 50):
     sessions = ExamSession.objects.filter(assignment=assignment).count() or 1
     rows = (
         Attempt.objects.filter(session__assignment=assignment, is_pilot=False)
-        .values("item_id", "item__external_id", "item__content_area", "item__b")
+        .values(
+            "item_id",
+            "item__external_id",
+            "item__content_area",
+            "item__b",
+            "item__current_version__stem",
+        )
         .annotate(times=Count("pk"), correct=Count("pk", filter=Q(correct=True)))
         .order_by("-times", "item__external_id")[:limit]
     )

@@ -188,7 +188,12 @@ def assignment_results(request, pk):
     sessions = list(selectors.assignment_finished_sessions(assignment=assignment))
     for session in sessions:
         session.scale_se = assignment.assessment.scale_se(session.standard_error)
+    progress = selectors.assignment_progress(assignment=assignment)
     context = {
+        "not_started": [row.student for row in progress if row.session is None],
+        "not_finished": [
+            row for row in progress if row.session is not None and not row.session.is_finished
+        ],
         "assignment": assignment,
         "assessment": assignment.assessment,
         "sessions": sessions,

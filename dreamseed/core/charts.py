@@ -57,6 +57,10 @@ def _fmt(value: float) -> str:
     return f"{value:.0f}" if abs(value - round(value)) < 1e-9 else f"{value:g}"
 
 
+def _tick_label(value: float) -> str:
+    return _fmt(round(value, 2))
+
+
 def _open(frame: Frame, title: str, description: str, chart_id: str) -> list[str]:
     return [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {frame.width} {frame.height}" '
@@ -178,9 +182,13 @@ def histogram_chart(
     def sy(c):
         return frame.top + frame.plot_height * (1 - c / y_max)
 
-    x_ticks = [low + width * i for i in range(0, bins + 1, max(1, bins // 5))]
+    # Round values inside the range, not the bin edges: edges 172.6, 173.2, 173.8 would all
+    # print as "173" when rounded.
+    x_ticks = [tick for tick in _nice_ticks(low, high) if low - 1e-9 <= tick <= high + 1e-9]
+    if len(x_ticks) < 2:
+        x_ticks = [low, high]
     parts = _open(frame, title, description, chart_id)
-    parts += _axes(frame, x_ticks, y_ticks, sx, sy, x_label, y_label, x_format=lambda v: f"{v:.0f}")
+    parts += _axes(frame, x_ticks, y_ticks, sx, sy, x_label, y_label, x_format=_tick_label)
     for i, count in enumerate(counts):
         x0, x1 = sx(low + width * i), sx(low + width * (i + 1))
         parts.append(

@@ -73,6 +73,15 @@ AUDITED_ROUTES: dict[str, AuditedRoute] = {
     "api:student-detail": AuditedRoute(
         AuditAction.VIEWED, AuditTarget.API_STUDENT, subject=SUBJECT_STUDENT
     ),
+    "api:class-statistics": AuditedRoute(
+        AuditAction.VIEWED, AuditTarget.CLASS_STATISTICS, object_kwarg="class_id"
+    ),
+    "api:student-results": AuditedRoute(
+        AuditAction.VIEWED,
+        AuditTarget.API_STUDENT,
+        object_kwarg="student_id",
+        subject=SUBJECT_STUDENT,
+    ),
     "api:class-enrollments": AuditedRoute(
         AuditAction.VIEWED, AuditTarget.API_ENROLLMENTS, object_kwarg="class_id"
     ),

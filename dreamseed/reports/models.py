@@ -24,7 +24,7 @@ class ReportKind(models.TextChoices):
 
 
 class ReportStatus(models.TextChoices):
-    QUEUED = "queued", _("Waiting for a worker")
+    QUEUED = "queued", _("Waiting to start")
     RUNNING = "running", _("Being made")
     SUCCEEDED = "succeeded", _("Ready")
     FAILED = "failed", _("Failed")

@@ -69,3 +69,14 @@ def art_class(alpha_teacher2, alpha_student2):
 @pytest.fixture
 def beta_class(beta_teacher, beta_student):
     return make_class(beta_teacher, "Beta Science", subject="Science", students=[beta_student])
+
+
+@pytest.fixture
+def history(alpha_teacher, alpha_student, alpha_student2):
+    """The hand-checkable results history of `history.py` (class "Math 5A", sam, sara, uma, nora)."""
+    from dreamseed.classes.tests.history import make_history
+
+    with in_schema(alpha_teacher.schema_name):
+        return make_history(
+            teacher=alpha_teacher.user, sam=alpha_student.user, sara=alpha_student2.user
+        )

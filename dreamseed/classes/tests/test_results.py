@@ -16,14 +16,6 @@ def p(theta):
     return 1 / (1 + math.exp(-theta))
 
 
-@pytest.fixture
-def history(alpha_teacher, alpha_student, alpha_student2):
-    with in_schema(alpha_teacher.schema_name):
-        return make_history(
-            teacher=alpha_teacher.user, sam=alpha_student.user, sara=alpha_student2.user
-        )
-
-
 def test_reliable_change_rule():
     # 1.96 * sqrt(0.3^2 + 0.3^2) = 0.8315
     assert results.reliable_change(0.0, 0.3, 0.84, 0.3) is True

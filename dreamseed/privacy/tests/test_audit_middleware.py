@@ -28,6 +28,8 @@ CASES = {
     "reports:download": ("alpha_teacher", lambda s: {"pk": s.report_of[s.sam.pk].pk}, "sam"),
     "api:student-list": ("alpha_teacher", lambda s: {}, None),
     "api:student-detail": ("alpha_teacher", lambda s: {"pk": s.sam.pk}, "sam"),
+    "api:class-statistics": ("alpha_teacher", lambda s: {"class_id": s.school_class.pk}, None),
+    "api:student-results": ("alpha_teacher", lambda s: {"student_id": s.sam.pk}, "sam"),
     "api:class-enrollments": ("alpha_teacher", lambda s: {"class_id": s.school_class.pk}, None),
     "privacy:student": ("alpha_admin", lambda s: {"pk": s.sam.pk}, "sam"),
     "privacy:student_export": ("alpha_admin", lambda s: {"pk": s.sam.pk}, "sam"),
