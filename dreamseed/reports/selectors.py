@@ -369,7 +369,12 @@ def class_report_data(*, assignment: Assignment, school: str | None = None) -> d
                 scored.append(attempt)
                 thetas.append(session.theta if session.theta is not None else 0.0)
     theta_array = np.array(thetas, dtype=float)
+    by_band, by_area = _instructional_groups(rows, attempts, assessment)
     return {
+        "groups_by_band": by_band,
+        "groups_by_area": by_area,
+        "group_area_margin": _area_rule()[0],
+        "group_area_min_answers": _area_rule()[1],
         "school_name": school if school is not None else school_name(),
         "assignment": assignment,
         "assessment": assessment,
@@ -388,6 +393,57 @@ def class_report_data(*, assignment: Assignment, school: str | None = None) -> d
         "last_finished": max((s.ended_at for s in finished if s.ended_at), default=None),
         "generated_at": timezone.now(),
     }
+
+
+def _area_rule() -> tuple[float, int]:
+    from dreamseed.classes import results as class_results
+
+    return class_results.AREA_MARGIN, class_results.AREA_MIN_ANSWERS
+
+
+def _instructional_groups(rows: list[StudentRow], attempts, assessment):
+    """The class page's instructional groups for this one test: by achievement band of the
+    student's sitting, and by weakest content area (the same rules, dreamseed.classes.results)."""
+    from dreamseed.classes import results as class_results
+
+    students = []
+    for row in rows:
+        session = row.session
+        areas = []
+        if session is not None:
+            scored = [a for a in attempts.get(session.pk, []) if not a.is_pilot]
+            theta = session.theta if session.theta is not None else 0.0
+            areas = [
+                class_results.AreaResult(
+                    area=area.area, answers=area.count, correct=area.correct, expected=area.expected
+                )
+                for area in content_area_rows(scored, np.full(len(scored), theta))
+            ]
+        students.append(
+            class_results.StudentResult(
+                student_id=row.student.pk,
+                username=row.student.username,
+                first_name=row.student.first_name,
+                last_name=row.student.last_name,
+                grade="",
+                finished=int(session is not None),
+                in_progress=int(row.in_progress),
+                theta=session.theta if session else None,
+                se=session.standard_error if session else None,
+                score=session.score if session else None,
+                scale_se=row.scale_se,
+                scale_name=assessment.scale_name,
+                latest_test=assessment.name,
+                latest_at=session.ended_at if session else None,
+                latest_session_id=session.pk if session else None,
+                change=None,
+                reliable=None,
+                areas=areas,
+            )
+        )
+    for student, row in zip(students, rows, strict=True):
+        student.display = row.name
+    return class_results.groups_by_band(students), class_results.groups_by_weakest_area(students)
 
 
 def _summary(finished: list[ExamSession], assessment) -> dict:

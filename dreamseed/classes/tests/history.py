@@ -36,6 +36,7 @@ class History:
     uma: object
     nora: object
     sessions: dict
+    items: list
 
 
 def _item(external_id: str, area: str, *, pilot: bool = False) -> Item:
@@ -162,4 +163,5 @@ def make_history(*, teacher, sam, sara, show_results=True) -> History:
             status="in_progress", answers=[(algebra, True, False)],
         ),
     }  # fmt: skip
-    return History(school_class, fall, winter, sam, sara, uma, nora, sessions)
+    every_item = [item for pool in items.values() for item in pool]
+    return History(school_class, fall, winter, sam, sara, uma, nora, sessions, every_item)

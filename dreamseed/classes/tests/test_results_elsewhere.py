@@ -86,3 +86,20 @@ def test_the_teacher_home_of_another_teacher_shows_none_of_it(client_for, alpha_
     assert page.context["open_tests"] == [] and page.context["recent"] == []
     assert page.context["declined"] == []
     assert "Nora" not in page.text
+
+
+def test_the_class_pdf_report_carries_the_instructional_groups(alpha_teacher, history):
+    from dreamseed.reports.selectors import class_report_data
+
+    with in_schema(alpha_teacher.schema_name):
+        data = class_report_data(assignment=history.winter, school="Alpha School")
+    assert [(g.key, [s.display for s in g.students]) for g in data["groups_by_band"]] == [
+        ("middle", ["Sara Student"]),
+        ("well_above", ["Sam Student"]),
+        ("none", ["Nora Nosittings", "Uma Unfinished"]),
+    ]
+    # Winter alone has two answers per area for sam: too few to call an area weak.
+    assert [(g.key, [s.display for s in g.students]) for g in data["groups_by_area"]] == [
+        ("even", ["Sam Student", "Sara Student"]),
+        ("none", ["Nora Nosittings", "Uma Unfinished"]),
+    ]
