@@ -75,13 +75,10 @@ def _rows(sql: str, params: dict) -> list[dict]:
 _FINISHED_CTE = """
 fin AS (
     SELECT asg.school_class_id AS class_id, s.student_id, s.id, s.assignment_id,
-           s.attempt_number, s.theta, s.standard_error AS se, s.score, s.n_items,
-           COALESCE(s.ended_at, s.started_at) AS ended_at,
-           t.id AS assessment_id, t.name AS assessment_name, t.scale_name,
-           t.scale_intercept, t.scale_slope
+           s.attempt_number, s.theta, s.standard_error AS se, s.score,
+           COALESCE(s.ended_at, s.started_at) AS ended_at, asg.assessment_id
     FROM assessments_examsession s
     JOIN assessments_assignment asg ON asg.id = s.assignment_id
-    JOIN assessments_assessment t ON t.id = asg.assessment_id
     JOIN classes_enrollment en
       ON en.school_class_id = asg.school_class_id AND en.student_id = s.student_id
     WHERE asg.school_class_id = ANY(%(classes)s) AND s.status = ANY(%(finished)s)
@@ -89,16 +86,20 @@ fin AS (
 ),
 -- each student's most recent finished sitting in the class: their current result
 latest AS (
-    SELECT DISTINCT ON (class_id, student_id) *
-    FROM fin ORDER BY class_id, student_id, ended_at DESC, id DESC
+    SELECT DISTINCT ON (f.class_id, f.student_id) f.*, t.name AS assessment_name,
+           t.scale_name, t.scale_intercept, t.scale_slope
+    FROM fin f JOIN assessments_assessment t ON t.id = f.assessment_id
+    ORDER BY f.class_id, f.student_id, f.ended_at DESC, f.id DESC
 ),
 -- their earliest earlier sitting on the same scale as the latest: growth is first -> latest
 earliest AS (
     SELECT DISTINCT ON (f.class_id, f.student_id) f.class_id, f.student_id, f.theta, f.se,
-           f.score, f.ended_at
-    FROM fin f JOIN latest l ON l.class_id = f.class_id AND l.student_id = f.student_id
-    WHERE f.id <> l.id AND f.scale_name = l.scale_name
-      AND f.scale_intercept = l.scale_intercept AND f.scale_slope = l.scale_slope
+           f.score
+    FROM fin f
+    JOIN latest l ON l.class_id = f.class_id AND l.student_id = f.student_id
+    JOIN assessments_assessment t ON t.id = f.assessment_id
+    WHERE f.id <> l.id AND t.scale_name = l.scale_name
+      AND t.scale_intercept = l.scale_intercept AND t.scale_slope = l.scale_slope
       AND (f.ended_at, f.id) < (l.ended_at, l.id)
     ORDER BY f.class_id, f.student_id, f.ended_at, f.id
 ),
@@ -109,19 +110,19 @@ growth AS (
     FROM latest l JOIN earliest e ON e.class_id = l.class_id AND e.student_id = l.student_id
 )"""
 
-# (student, assignment) pairs of students enrolled now and assignments already open, with
-# whether the student started and finished a sitting: "started", "not started" are these.
+# (student, assignment) pairs with a sitting, of students enrolled now and assignments already
+# open, and whether one of the pair's sittings is finished. Pairs without a sitting are "not
+# started": students x open assignments, minus these.
 _PAIRS_CTE = """
 pairs AS (
-    SELECT asg.school_class_id AS class_id, asg.id AS assignment_id, en.student_id,
-           count(s.id) > 0 AS started,
-           count(s.id) FILTER (WHERE s.status = ANY(%(finished)s)) > 0 AS completed
-    FROM assessments_assignment asg
-    JOIN classes_enrollment en ON en.school_class_id = asg.school_class_id
-    LEFT JOIN assessments_examsession s
-      ON s.assignment_id = asg.id AND s.student_id = en.student_id
+    SELECT asg.school_class_id AS class_id, s.assignment_id, s.student_id,
+           bool_or(s.status = ANY(%(finished)s)) AS completed
+    FROM assessments_examsession s
+    JOIN assessments_assignment asg ON asg.id = s.assignment_id
+    JOIN classes_enrollment en
+      ON en.school_class_id = asg.school_class_id AND en.student_id = s.student_id
     WHERE asg.school_class_id = ANY(%(classes)s) AND asg.opens_at <= %(now)s
-    GROUP BY asg.school_class_id, asg.id, en.student_id
+    GROUP BY asg.school_class_id, s.assignment_id, s.student_id
 )"""
 
 
@@ -215,8 +216,7 @@ assigned AS (
     WHERE school_class_id = ANY(%(classes)s) AND opens_at <= %(now)s GROUP BY school_class_id
 ),
 pair_counts AS (
-    SELECT class_id, count(*) AS pairs, count(*) FILTER (WHERE started) AS started,
-           count(*) FILTER (WHERE completed) AS completed
+    SELECT class_id, count(*) AS started, count(*) FILTER (WHERE completed) AS completed
     FROM pairs GROUP BY class_id
 ),
 current AS (
@@ -238,10 +238,10 @@ growth_counts AS (
 ),
 last_test AS (
     SELECT DISTINCT ON (class_id) class_id, assessment_name, ended_at
-    FROM fin ORDER BY class_id, ended_at DESC, id DESC
+    FROM latest ORDER BY class_id, ended_at DESC, id DESC
 )
 SELECT cur.*, c.id AS class_id, COALESCE(st.n, 0) AS student_count,
-       COALESCE(a.n, 0) AS tests_assigned, COALESCE(p.pairs, 0) AS pairs,
+       COALESCE(a.n, 0) AS tests_assigned, COALESCE(st.n, 0) * COALESCE(a.n, 0) AS pairs,
        COALESCE(p.started, 0) AS started, COALESCE(p.completed, 0) AS completed,
        g.n AS growth_count, g.mean_change, g.grew, g.declined,
        lt.assessment_name AS latest_test, lt.ended_at AS latest_at
@@ -338,18 +338,20 @@ per_test AS (
 scores AS (
     SELECT assignment_id, avg(score) AS mean_score,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY score) AS median_score,
-           avg(se * abs(scale_slope)) AS mean_scale_se, avg(theta) AS mean_theta
+           avg(se) AS mean_se, avg(theta) AS mean_theta
     FROM per_test GROUP BY assignment_id
 ),
 pair_counts AS (
-    SELECT assignment_id, count(*) AS pairs, count(*) FILTER (WHERE started) AS started,
-           count(*) FILTER (WHERE completed) AS completed
+    SELECT assignment_id, count(*) AS started, count(*) FILTER (WHERE completed) AS completed
     FROM pairs GROUP BY assignment_id
+),
+students AS (
+    SELECT count(*) AS n FROM classes_enrollment WHERE school_class_id = ANY(%(classes)s)
 )
 SELECT asg.id AS assignment_id, t.name AS assessment_name, t.scale_name, asg.opens_at,
-       asg.closes_at, COALESCE(p.pairs, 0) AS pairs, COALESCE(p.started, 0) AS started,
+       asg.closes_at, (SELECT n FROM students) AS pairs, COALESCE(p.started, 0) AS started,
        COALESCE(p.completed, 0) AS completed, sc.mean_score, sc.median_score,
-       sc.mean_scale_se, sc.mean_theta
+       sc.mean_se * abs(t.scale_slope) AS mean_scale_se, sc.mean_theta
 FROM assessments_assignment asg
 JOIN assessments_assessment t ON t.id = asg.assessment_id
 LEFT JOIN pair_counts p ON p.assignment_id = asg.id
