@@ -17,9 +17,11 @@ COPY requirements/ requirements/
 RUN pip install --no-cache-dir -r requirements/prod.txt
 
 COPY . .
-# Build-time only: a throwaway key so collectstatic can import settings.
-RUN SECRET_KEY=build-only-not-secret python manage.py compilemessages --ignore=.venv \
- && SECRET_KEY=build-only-not-secret python manage.py collectstatic --noinput \
+# Build-time only: a throwaway random key so collectstatic can import settings (production
+# settings refuse a short or placeholder key); never stored in the image.
+RUN export SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+ && python manage.py compilemessages --ignore=.venv \
+ && python manage.py collectstatic --noinput \
  && useradd --system --uid 1000 dreamseed && chown -R dreamseed /app
 USER dreamseed
 

@@ -31,11 +31,24 @@ if TESTING:
 PRODUCTION = ENVIRONMENT == "production"
 DEBUG = env_bool("DEBUG", not PRODUCTION)
 
+DEV_SECRET_KEY = "dev-only-insecure-key-never-use-in-production-0123456789abcdefghijklmnop"
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
     if PRODUCTION:
         raise ImproperlyConfigured("SECRET_KEY must be set when DREAMSEED_ENV=production")
-    SECRET_KEY = "dev-only-insecure-key-never-use-in-production-0123456789abcdefghijklmnop"
+    SECRET_KEY = DEV_SECRET_KEY
+elif PRODUCTION and (
+    # Django's own test (check --deploy only warns), plus keys copied from examples.
+    len(SECRET_KEY) < 50
+    or len(set(SECRET_KEY)) < 5
+    or SECRET_KEY.startswith("django-insecure")
+    or SECRET_KEY == DEV_SECRET_KEY
+    or any(word in SECRET_KEY.lower() for word in ("change-me", "changeme", "placeholder"))
+):
+    raise ImproperlyConfigured(
+        "SECRET_KEY is a placeholder or too weak (at least 50 random characters): make one with "
+        "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    )
 
 # The apex domain: the public site lives here and each school at <subdomain>.<BASE_DOMAIN>.
 BASE_DOMAIN = env_str("BASE_DOMAIN", "localhost")

@@ -2,6 +2,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from django.conf import settings
 
 
@@ -30,6 +31,51 @@ def test_production_refuses_to_start_without_a_secret_key():
     )  # fmt: skip
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
+
+
+def _production_check(secret_key: str) -> subprocess.CompletedProcess:
+    env = {
+        **{key: value for key, value in os.environ.items() if key != "DJANGO_ALLOW_ASYNC_UNSAFE"},
+        "DREAMSEED_ENV": "production",
+        "DREAMSEED_TESTING": "0",
+        "SECRET_KEY": secret_key,
+        "ALLOWED_HOSTS": ".dreamseed.example",
+        "BASE_DOMAIN": "dreamseed.example",
+    }
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=settings.BASE_DIR, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+
+
+def _env_example_secret_key() -> str:
+    for line in (settings.BASE_DIR / ".env.example").read_text().splitlines():
+        if line.startswith("SECRET_KEY="):
+            return line.removeprefix("SECRET_KEY=")
+    raise AssertionError("no SECRET_KEY in .env.example")
+
+
+@pytest.mark.parametrize(
+    "secret_key",
+    [
+        pytest.param(_env_example_secret_key(), id="the .env.example placeholder"),
+        pytest.param("dev-only-insecure-key-never-use-in-production-0123456789abcdefghijklmnop",
+                     id="the development key"),
+        pytest.param("django-insecure-" + "k3y" * 20, id="django's startproject key"),
+        pytest.param("a-short-but-random-Xk93Lq", id="too short"),
+        pytest.param("ab" * 40, id="too few different characters"),
+        pytest.param("change-me-" + "x1y2z3" * 10, id="says change me"),
+    ],
+)  # fmt: skip
+def test_production_refuses_to_start_with_a_placeholder_or_weak_secret_key(secret_key):
+    result = _production_check(secret_key)
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr and "secrets.token_urlsafe(50)" in result.stderr
+
+
+def test_production_starts_with_a_real_secret_key():
+    result = _production_check("Zq0v1J5HhTqf1mX9R2pL7c-3uYw8sKdN4eBaG6oIjVtC_rEyMxWzP5l")
+    assert result.returncode == 0, result.stderr
 
 
 def test_pages_send_a_strict_content_security_policy(public_client):
@@ -65,3 +111,18 @@ def test_a_per_view_policy_change_still_applies(client_for, alpha_admin):
     assert response.status_code == 200
     assert "checkout.stripe.com" in response["Content-Security-Policy"]
     assert "checkout.stripe.com" not in client_for(alpha_admin).get("/")["Content-Security-Policy"]
+
+
+def test_compose_publishes_web_only_to_a_proxy_on_the_same_machine():
+    """With TRUST_X_FORWARDED_PROTO=1 the app believes X-Forwarded-Proto: only the proxy, which
+    sets it and strips a client's, may reach gunicorn. No service listens on every interface."""
+    import yaml
+
+    compose = yaml.safe_load((settings.BASE_DIR / "docker-compose.yml").read_text())
+    published = {name: service.get("ports", []) for name, service in compose["services"].items()}
+    assert published["web"], "web is published for a proxy on the host"
+    for name, ports in published.items():
+        for port in ports:
+            assert str(port).startswith("127.0.0.1:"), (name, port)
+    readme = (settings.BASE_DIR / "README.md").read_text()
+    assert "TRUST_X_FORWARDED_PROTO" in readme and "127.0.0.1:8000" in readme
