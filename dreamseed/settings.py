@@ -402,6 +402,16 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# --- Signup ------------------------------------------------------------------------------------
+
+# New schools an hour per network address (an IPv6 /64 is one) and for the whole platform
+# (dreamseed/schools/throttle.py). The tests sign up many schools from one address.
+SIGNUP_MAX_PER_ADDRESS_PER_HOUR = env_int("SIGNUP_MAX_PER_ADDRESS_PER_HOUR", 1000 if TESTING else 3)
+SIGNUP_MAX_PER_HOUR = env_int("SIGNUP_MAX_PER_HOUR", 10_000 if TESTING else 30)
+# Behind a proxy that appends the client's address to X-Forwarded-For: throttle by that entry
+# (the rightmost), not by the proxy's address.
+TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)
+
 # --- Billing -----------------------------------------------------------------------------------
 
 # Stripe: without a secret key and a price the billing pages say that online billing is not set

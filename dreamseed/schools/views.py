@@ -10,6 +10,7 @@ from dreamseed.core.hosts import url_on_host
 from dreamseed.schools.forms import FindSchoolForm, SchoolSignupForm
 from dreamseed.schools.models import Domain
 from dreamseed.schools.services import school_create, school_host, school_normalise_subdomain
+from dreamseed.schools.throttle import signup_throttle_take
 
 
 def landing(request):
@@ -19,6 +20,14 @@ def landing(request):
 @require_http_methods(["GET", "POST"])
 def signup(request):
     form = SchoolSignupForm(request.POST or None)
+    refusal = None
+    if request.method == "POST" and form.is_valid():
+        refusal = signup_throttle_take(request)
+    if refusal is not None:
+        form.add_error(None, refusal.message)
+        response = render(request, "schools/signup.html", {"form": form}, status=429)
+        response["Retry-After"] = str(refusal.retry_after)
+        return response
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
