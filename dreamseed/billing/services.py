@@ -185,6 +185,11 @@ def billing_checkout_start(
         )
     # The school's row stays locked until the payment page exists: two admins (or a double click)
     # buying at once get one Checkout, not two that could both be paid.
+    school = School.objects.get(pk=school.pk)
+    if not school_has_live_subscription(school):
+        # Made and saved before the lock below, so that a failure further on cannot roll back
+        # the id of a customer Stripe has made (concurrent calls get the same one: idempotency).
+        billing_customer_ensure(school=school, email=customer_email)
     with transaction.atomic():
         school = School.objects.select_for_update().get(pk=school.pk)
         if school_has_live_subscription(school):

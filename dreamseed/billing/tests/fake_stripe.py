@@ -49,6 +49,7 @@ class FakeStripe(stripe.HTTPClient):
         self.checkout_sessions: dict[str, dict] = {}  # the sessions created here, by id
         self._errors: list[QueuedError] = []
         self.latency = 0.0  # seconds each answer takes (a slow Stripe)
+        self.failing_paths: set[str] = set()  # answered 500 api_error until removed
         self._ids = itertools.count(1)
 
     # --- the HTTPClient interface (see stripe/_http_client.py) ------------------------------------
@@ -67,6 +68,9 @@ class FakeStripe(stripe.HTTPClient):
         self.requests.append(recorded)
         if self.latency:
             time.sleep(self.latency)
+        if recorded.path in self.failing_paths:
+            error = {"type": "api_error", "message": "An unknown error occurred"}
+            return self._reply({"error": error}, 500)
         if self._errors:
             queued = self._errors.pop(0)
             return self._reply({"error": queued.error}, queued.status)

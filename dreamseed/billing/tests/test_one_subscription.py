@@ -140,3 +140,19 @@ def test_when_the_kept_subscription_ends_the_licence_follows_the_live_one(
         10,
     )
     assert not BillingNotice.objects.filter(resolved_at__isnull=True).exists()
+
+
+def test_a_failed_checkout_keeps_the_customer_stripe_made(
+    fake_stripe, client_for, alpha_admin, alpha_school
+):
+    client = client_for(alpha_admin)
+    fake_stripe.failing_paths.add("/v1/subscriptions")  # after the customer is made
+
+    response = client.post("/billing/checkout/", {"seats": "30"}, follow=True)
+
+    assert "Stripe could not open the payment page just now" in response.text
+    [made] = fake_stripe.calls("POST", "/v1/customers")
+    assert _reload(alpha_school).stripe_customer_id.startswith("cus_Fake")
+    fake_stripe.failing_paths.clear()
+    assert client.post("/billing/checkout/", {"seats": "30"}).status_code == 303
+    assert fake_stripe.calls("POST", "/v1/customers") == [made]  # not a second customer
