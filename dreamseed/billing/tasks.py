@@ -6,10 +6,11 @@ worker lost mid-way leads to another one handling it (safe: a handled event is l
 """
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 
 from dreamseed.billing import services
 from dreamseed.celery import app
+from dreamseed.outbox.services import outbox_enqueue
 
 #: Retries after a failure (Stripe unreachable...), the n-th after RETRY_BASE_SECONDS * 2**n,
 #: capped at RETRY_MAX_SECONDS: about a day in all. The event then stays failed for the
@@ -32,11 +33,9 @@ def stripe_event_process(self, event_pk: int) -> None:
 
 
 def stripe_event_enqueue(event_pk: int) -> None:
-    """Hand a recorded event to the worker once the transaction that recorded it commits."""
-    options = {"queue": settings.BILLING_TASK_QUEUE} if settings.BILLING_TASK_QUEUE else {}
-    transaction.on_commit(
-        lambda: stripe_event_process.apply_async(args=[event_pk], **options), robust=True
-    )
+    """Hand a recorded event to the worker through the task outbox: written down with the
+    event's row, published once that commits, kept (and published later) if the broker is down."""
+    outbox_enqueue(stripe_event_process, event_pk, queue=settings.BILLING_TASK_QUEUE or None)
 
 
 @app.task(ignore_result=True)
