@@ -321,14 +321,16 @@ def simulate_poly(
 ) -> SimulationResult:
     """:func:`dreamseed.cat.simulation.simulate` on a mixed pool: each examinee takes a full
     adaptive test, scoring each item by a draw from its category probabilities (on an
-    all-dichotomous pool the answers, and so the results, are those of ``simulate``)."""
+    all-dichotomous pool the answers, and so the results, are those of ``simulate``).
+    ``SimulationResult.responses`` holds the item scores, so ``long_format()`` feeds
+    :func:`~dreamseed.cat.calibration_poly.calibrate_poly`."""
     true = np.asarray(true_thetas, dtype=float).reshape(-1)
     if len(true) == 0:
         raise ConfigurationError("no examinees to simulate")
     if not np.all(np.isfinite(true)):
         raise ConfigurationError("true abilities must be finite numbers")
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    thetas, ses, lengths, reasons, administered = [], [], [], [], []
+    thetas, ses, lengths, reasons, administered, responses = [], [], [], [], [], []
     administered_count = np.zeros(pool.n_items)
     selected_count = np.zeros(pool.n_items)
     started = time.perf_counter()
@@ -354,6 +356,7 @@ def simulate_poly(
         lengths.append(step.n_items)
         reasons.append(step.reason)
         administered.append(tuple(session.administered))
+        responses.append(tuple(session.responses))
         if session.set_aside:
             selected_count[session.set_aside] += 1
     seconds = time.perf_counter() - started
@@ -372,6 +375,7 @@ def simulate_poly(
         selected=selected_count / n,
         seconds=seconds,
         steps=int(sum(lengths)),
+        responses=tuple(responses),
     )
 
 

@@ -118,9 +118,25 @@ def simulate(
     r"""Give each examinee a full adaptive test, answering by the model.
 
     The answer to item :math:`i` is 1 when a uniform draw is below
-    :math:`P_i(\theta_{true})`. The same generator drives answers and selection, so a seed
-    reproduces a run exactly.
+    :math:`P_i(\theta_{true})`. A :class:`~dreamseed.cat.adaptive_poly.PolyItemPool` is
+    simulated by :func:`~dreamseed.cat.adaptive_poly.simulate_poly` (scores 0..m), so
+    :func:`sympson_hetter_calibrate` works on mixed pools too. The same generator drives
+    answers and selection, so a seed reproduces a run exactly.
     """
+    if getattr(pool, "bank", None) is not None:  # a mixed pool: items scored 0..m
+        from .adaptive_poly import simulate_poly  # imported here: it imports this module
+
+        return simulate_poly(
+            pool,
+            true_thetas,
+            rules=rules,
+            estimator=estimator,
+            prior=prior,
+            selector=selector,
+            randomesque_k=randomesque_k,
+            content_targets=content_targets,
+            rng=rng,
+        )
     true = np.asarray(true_thetas, dtype=float).reshape(-1)
     if len(true) == 0:
         raise ConfigurationError("no examinees to simulate")

@@ -9,11 +9,13 @@ from dreamseed.cat.adaptive_poly import (
     PolyCatSession,
     PolyItemPool,
     poly_cat_step,
+    simulate_poly,
     simulate_scores,
 )
 from dreamseed.cat.estimation_poly import estimate_poly
 from dreamseed.cat.exceptions import InvalidResponsesError
 from dreamseed.cat.polytomous import information, make_bank
+from dreamseed.cat.simulation import simulate, sympson_hetter_calibrate
 
 from .conftest import random_bank
 
@@ -173,3 +175,22 @@ def test_bad_history_is_refused(mixed_pool):
     session = PolyCatSession(mixed_pool, rules=rules)
     with pytest.raises(InvalidResponsesError, match="scored 0 to 1"):
         session.record(3, 2)
+
+
+def test_simulation_on_a_mixed_pool_feeds_calibration_and_exposure_control(mixed_pool):
+    rules = StoppingRule(max_items=10)
+    thetas = np.random.default_rng(21).normal(0, 1, 150)
+    result = simulate(mixed_pool, thetas, rules=rules, rng=5)  # dispatches to simulate_poly
+    again = simulate_poly(mixed_pool, thetas, rules=rules, rng=5)
+    np.testing.assert_array_equal(result.theta, again.theta)
+    person, item, score = result.long_format()
+    assert len(person) == 1500 and score.max() == 3
+    assert (score <= mixed_pool.max_score[item]).all()
+    assert result.rmse < 0.45
+    # Sympson-Hetter parameters for a 30 % exposure cap, calibrated on the mixed pool.
+    k = sympson_hetter_calibrate(mixed_pool, thetas, rules=rules, r_max=0.3, rounds=6, rng=2)
+    assert (k < 1).any()
+    capped = simulate(
+        mixed_pool.with_exposure_k(k), thetas, rules=rules, selector="sympson-hetter", rng=3
+    )
+    assert capped.exposure.max() < result.exposure.max()
