@@ -42,7 +42,10 @@ OUTPUT_COLUMNS = ("item", "a", "b", "c", "d", "se_a", "se_b", "se_c", "flag", "n
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m dreamseed.cat.calibrate",
-        description="Calibrate 1PL/2PL/3PL item parameters by marginal maximum likelihood (EM).",
+        description=(
+            "Calibrate 1PL/2PL/3PL, GPCM/PCM/GRM or mixed-bank item parameters by marginal "
+            "maximum likelihood (EM), optionally with anchor items held fixed."
+        ),
     )
     parser.add_argument("--responses", required=True, help="CSV with person,item,response")
     parser.add_argument("--model", choices=MODELS + POLYTOMOUS_MODELS)

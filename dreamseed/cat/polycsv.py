@@ -284,6 +284,13 @@ def run_mixed_calibration(args) -> int:
 
     from .calibration_poly import calibrate_poly
 
+    if getattr(args, "slope_prior_sd", None) is not None:
+        print(
+            "error: --slope-prior-sd is for the 2PL/3PL calibration only; polytomous, mixed and "
+            "anchored calibrations are plain marginal maximum likelihood",
+            file=sys.stderr,
+        )
+        return 2
     try:
         person, item, score, labels, n_persons = read_scored_responses(args.responses)
         if args.item_models:

@@ -205,6 +205,25 @@ def test_calibrate_bad_scores(tmp_path, capsys):
     assert "line 3, column 'response': '-1' is not a score" in capsys.readouterr().err
 
 
+def test_calibrate_slope_prior_is_refused_for_polytomous_models(tmp_path, capsys):
+    responses = write(tmp_path / "r.csv", "person,item,response\na,i1,2\nb,i1,0\n")
+    status = calibrate_main(
+        [
+            "--responses",
+            responses,
+            "--model",
+            "GPCM",
+            "--slope-prior-sd",
+            "0.5",
+            "--out",
+            tmp_path / "p.csv",
+        ]
+    )
+    assert status == 2
+    assert "--slope-prior-sd is for the 2PL/3PL calibration only" in capsys.readouterr().err
+    assert not (tmp_path / "p.csv").exists()
+
+
 def test_calibrate_needs_a_model(tmp_path, capsys):
     responses = write(tmp_path / "r.csv", "person,item,response\na,i1,1\n")
     with pytest.raises(SystemExit) as exit_info:
