@@ -364,6 +364,11 @@ class CalibrationRun(models.Model):
         return self.status == CalibrationStatus.SUCCEEDED and self.n_usable == 0
 
     @property
+    def status_key(self) -> str:
+        """The badge's style: like the status, except a finished run with nothing usable."""
+        return "nothing" if self.has_nothing_to_accept else self.status
+
+    @property
     def status_label(self) -> str:
         if self.has_nothing_to_accept:
             return str(_("Nothing usable"))

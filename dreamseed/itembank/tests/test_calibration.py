@@ -83,7 +83,7 @@ def test_accepting_applies_the_parameters_and_activates_pilots(
     page = client.get(f"/items/calibrations/{run.pk}/")
     assert page.status_code == 200
     assert page.text.count('<svg class="icc"') == 4 and "icc-observed" in page.text
-    assert "Review and accept (4 items passed)" in page.text
+    assert "Review and accept (4 items can be applied)" in page.text
     review = client.get(f"/items/calibrations/{run.pk}/accept/")
     assert review.text.count('name="results"') == 4
     assert review.text.count(" checked>") == 4  # all four passed: all pre-selected

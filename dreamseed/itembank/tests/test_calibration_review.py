@@ -93,7 +93,7 @@ def test_the_run_page_counts_outcomes_and_lists_flagged_items_first(
     run, _items, _results = reviewed_run
     page = client_for(alpha_teacher).get(f"/items/calibrations/{run.pk}/")
     text = page.text
-    assert "Review and accept (2 items passed)" in text
+    assert "Review and accept (2 items can be applied)" in text
     for label in ("Large change (1)", "At a limit (1)", "Did not converge (1)",
                   "Too imprecise (1)", "Not estimated (1)", "Passed (1)"):  # fmt: skip
         assert label in text, label

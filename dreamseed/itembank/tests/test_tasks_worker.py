@@ -72,7 +72,7 @@ def test_a_pilot_calibration_runs_on_the_worker_and_reports_progress(
     assert status["status"] == "succeeded", status
     assert status["progress"] == 100
     page = client.get(response["Location"])
-    assert "Review and accept (2 items passed)" in page.text
+    assert "Review and accept (2 items can be applied)" in page.text
     assert page.text.count('<svg class="icc"') == 2
 
     # Statistics are recomputed by the worker too, inside alpha's schema only.
