@@ -24,6 +24,13 @@ RAPID_GUESS_DEFAULT_MS = 3_000
 LOW_EFFORT_SHARE = 0.10
 
 
+def rapid_guess_threshold(mean_response_time_ms: float | None) -> float:
+    """The threshold (ms) of an item with this mean response time (None: not known yet)."""
+    if mean_response_time_ms is None:
+        return float(RAPID_GUESS_DEFAULT_MS)
+    return min(RAPID_GUESS_FRACTION * mean_response_time_ms, float(RAPID_GUESS_CAP_MS))
+
+
 def _threshold_expression():
     """The item's rapid-guess threshold in ms, in SQL (PostgreSQL's LEAST skips NULLs, so the
     item without a mean time is handled first)."""

@@ -58,6 +58,7 @@ class AssessmentForm(forms.ModelForm):
             "randomesque_k",
             "time_limit_minutes",
             "pilot_rate",
+            "effort_moderated",
             "scale_name",
             "scale_intercept",
             "scale_slope",

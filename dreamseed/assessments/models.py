@@ -66,6 +66,14 @@ class Assessment(models.Model):
         _("pilot item rate"), default=0.0,
         help_text=_("Share of extra, unscored pilot items mixed in (0 to 0.5)."),
     )  # fmt: skip
+    effort_moderated = models.BooleanField(
+        _("leave rapid guesses unscored"), default=False,
+        help_text=_(
+            "Effort-moderated scoring: an answer given faster than 10% of the item's mean time "
+            "(at most 10 s) is not scored, so a student who rushes a few questions is measured "
+            "by the ones they read. Rapid guesses still count toward the test's length."
+        ),
+    )  # fmt: skip
     # Reporting scale: score = intercept + slope * theta.
     scale_name = models.CharField(_("scale name"), max_length=40, default="Scale score")
     scale_intercept = models.FloatField(_("scale intercept"), default=200.0)

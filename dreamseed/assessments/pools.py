@@ -9,7 +9,7 @@ bank revision (bumped on any parameter or status change) makes a stale pool unre
 
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from threading import Lock
 
 import numpy as np
@@ -35,6 +35,13 @@ class AssessmentPool:
     pilot_item_ids: tuple[int, ...]  # pilot items (b unknown) that may be seeded, unscored
     pilot_version_ids: dict[int, int]
     revision: int = 0  # the bank revision these parameters are from
+    # Rapid-guess thresholds (ms) by item id, for effort-moderated scoring; empty when off.
+    rapid_threshold_ms: dict = field(default_factory=dict)
+
+    def rapid_threshold(self, item_id: int) -> float:
+        from dreamseed.assessments.engagement import RAPID_GUESS_DEFAULT_MS
+
+        return self.rapid_threshold_ms.get(item_id, RAPID_GUESS_DEFAULT_MS)
 
     @property
     def size(self) -> int:
@@ -108,7 +115,21 @@ def _build(assessment, revision: int) -> AssessmentPool:
         pilot_item_ids=tuple(pk for pk, _version in pilots),
         pilot_version_ids=dict(pilots),
         revision=revision,
+        rapid_threshold_ms=_rapid_thresholds(item_ids) if assessment.effort_moderated else {},
     )
+
+
+def _rapid_thresholds(item_ids) -> dict[int, float]:
+    """Each item's rapid-guess threshold from its current statistics (once per pool build)."""
+    from dreamseed.assessments.engagement import rapid_guess_threshold
+    from dreamseed.itembank.models import ItemStatistics
+
+    means = dict(
+        ItemStatistics.objects.filter(item_id__in=[int(pk) for pk in item_ids]).values_list(
+            "item_id", "mean_response_time_ms"
+        )
+    )
+    return {pk: rapid_guess_threshold(mean) for pk, mean in means.items()}
 
 
 SH_MAX_EXPOSURE = 0.25  # no item in more than a quarter of sittings

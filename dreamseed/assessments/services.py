@@ -70,14 +70,17 @@ class Answered:
     b: float | None
     c: float | None
     d: float | None
+    # A rapid guess left unscored by effort-moderated scoring (rows before it have 7 fields).
+    rapid: bool = False
 
     @classmethod
     def from_row(cls, row) -> "Answered":
-        item_id, correct, is_pilot, a, b, c, d = row
-        return cls(item_id, bool(correct), bool(is_pilot), a, b, c, d)
+        item_id, correct, is_pilot, a, b, c, d = row[:7]
+        return cls(item_id, bool(correct), bool(is_pilot), a, b, c, d, bool(row[7:8] and row[7]))
 
     def as_row(self) -> list:
-        return [self.item_id, int(self.correct), int(self.is_pilot), self.a, self.b, self.c, self.d]
+        row = [self.item_id, int(self.correct), int(self.is_pilot), self.a, self.b, self.c, self.d]
+        return [*row, 1] if self.rapid else row
 
 
 @dataclass(frozen=True)
@@ -228,7 +231,16 @@ def _answer_once(*, session_id, student, item_id, choice, response_time_ms, now)
     answers = [Answered.from_row(row) for row in session.history]
     pool = pool_for(session.assignment.assessment, revision=session.bank_revision_now)
     a, b, c, d = _current_parameters(pool, item_id)
-    answer = Answered(item_id, version.is_correct(choice), session.pending_is_pilot, a, b, c, d)
+    response_time_ms = _clean_response_time(response_time_ms, session, now)
+    rapid = bool(
+        session.assignment.assessment.effort_moderated
+        and not session.pending_is_pilot
+        and response_time_ms is not None
+        and response_time_ms < pool.rapid_threshold(item_id)
+    )
+    answer = Answered(
+        item_id, version.is_correct(choice), session.pending_is_pilot, a, b, c, d, rapid
+    )
     attempt = Attempt(
         session=session,
         position=len(answers) + 1,
@@ -237,7 +249,7 @@ def _answer_once(*, session_id, student, item_id, choice, response_time_ms, now)
         is_pilot=answer.is_pilot,
         selected_choice=choice,
         correct=answer.correct,
-        response_time_ms=_clean_response_time(response_time_ms, session, now),
+        response_time_ms=response_time_ms,
         a=a,
         b=b,
         c=c,
@@ -334,7 +346,8 @@ def _advance(
     (or, with save=False, leave saving it, and announcing that it finished, to the caller).
     Returns the names of the fields changed."""
     assessment: Assessment = session.assignment.assessment
-    scored = [answer for answer in answers if not answer.is_pilot]
+    # Pilot items and, under effort-moderated scoring, rapid guesses are not scored.
+    scored = [answer for answer in answers if not answer.is_pilot and not answer.rapid]
     administered, responses, outside = [], [], []
     for attempt in scored:
         index = pool.index_of.get(attempt.item_id)
@@ -346,7 +359,8 @@ def _advance(
     seen_indices = [pool.index_of[a.item_id] for a in answers if a.item_id in pool.index_of]
     excluded = [pool.index_of[pk] for pk in session.excluded_item_ids if pk in pool.index_of]
     excluded.extend(i for i in seen_indices if i not in administered)
-    # Pilot items take places in the test: a student never sees more than max_items in all.
+    # Pilot items (and unscored rapid guesses) take places in the test: a student never sees
+    # more than max_items in all.
     pilots_given = len(answers) - len(scored)
     scored_max = max(1, assessment.max_items - len(outside) - pilots_given)
     rules = StoppingRule(

@@ -92,3 +92,41 @@ def test_results_show_the_share_of_rapid_guesses_and_person_fit(
     # The student's own result page does not show the teacher's engagement panel.
     own = client_for(alpha_student).get(f"/tests/session/{session_id}/result/")
     assert "Engagement and fit" not in own.text
+
+
+def test_effort_moderated_scoring_leaves_rapid_guesses_unscored(
+    client_for, alpha_student, make_world
+):
+    from dreamseed.assessments.pools import pool_cache_clear
+
+    pool_cache_clear()
+    world = make_world(max_items=8, effort_moderated=True)
+    client = client_for(alpha_student)
+    response = client.post(f"/tests/take/{world.assignment.pk}/")
+    session_id = int(response["Location"].rstrip("/").split("/")[-1])
+    # Alternate: a rushed answer (0.5 s) and a read one (4 s; no item has timing data: 3 s).
+    for number in range(8):
+        connection.set_tenant(world.school)
+        session = ExamSession.objects.get(pk=session_id)
+        if session.is_finished:
+            break
+        taken = "500" if number % 2 == 0 else "4000"
+        client.post(
+            f"/tests/session/{session_id}/",
+            {"item": session.pending_item_id, "choice": "B", "response_time_ms": taken},
+        )
+    connection.set_tenant(world.school)
+    session = ExamSession.objects.get(pk=session_id)
+    attempts = Attempt.objects.filter(session=session)
+    # The test keeps its stated length; only the four read answers were scored.
+    assert session.is_finished and attempts.count() == 8
+    assert session.n_items == 4
+    assert [row[7:] for row in session.history] == [[1], [], [1], [], [1], [], [1], []]
+
+
+def test_without_the_option_every_answer_is_scored(client_for, alpha_student, make_world):
+    world = make_world(max_items=5)
+    session_id = _take(client_for(alpha_student), world, 5)
+    session = ExamSession.objects.get(pk=session_id)
+    assert session.is_finished and session.n_items == 5
+    assert all(len(row) == 7 for row in session.history)
