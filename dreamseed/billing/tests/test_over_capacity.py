@@ -101,6 +101,24 @@ def test_the_admin_sees_a_banner_and_the_billing_page_says_what_to_do(
     assert "Your school has 5 active students but its licence has 2 seats (3 too few)" in page
     assert "What to do:" in page
     assert 'value="5"' in page  # the seat form suggests enough seats for every student
+    assert 'href="/privacy/students/">Student data</a>' in page
+
+
+def test_removing_a_student_who_left_resolves_it(
+    portal_lowered_seats, client_for, alpha_admin, django_capture_on_commit_callbacks
+):
+    with in_schema("alpha"):
+        leavers = list(User.objects.filter(username__startswith="extra").order_by("pk"))
+    admin = client_for(alpha_admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        for student in leavers:
+            response = admin.post(
+                f"/privacy/students/{student.pk}/delete/", {"confirm_username": student.username}
+            )
+            assert response.status_code in (302, 303), response.status_code
+
+    assert _reload(portal_lowered_seats).licence_over_capacity_since is None
+    assert "More active students than seats" not in admin.get("/billing/").text
 
 
 def test_the_operator_lists_schools_over_capacity(portal_lowered_seats, operator_client):
