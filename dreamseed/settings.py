@@ -192,6 +192,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "dreamseed.core.context_processors.site",
                 "dreamseed.billing.context_processors.licence",
+                "dreamseed.schools.context_processors.email_confirmation",
             ],
         },
     }

@@ -95,6 +95,7 @@ def create_personas() -> dict[str, Persona]:
             admin_first_name=members[0][2],
             admin_last_name=members[0][3],
             admin_password=PASSWORD,
+            email_confirmed=True,
         )
         school = created.school
         with in_schema(school.schema_name):

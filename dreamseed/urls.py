@@ -3,6 +3,7 @@
 from django.urls import include, path
 
 from dreamseed.core import views as core_views
+from dreamseed.schools import views as school_views
 
 urlpatterns = [
     path("", core_views.dashboard, name="dashboard"),
@@ -18,6 +19,11 @@ urlpatterns = [
     path("api/sessions/", include("dreamseed.assessments.api_urls")),
     path("api/", include("dreamseed.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path(
+        "school/confirm-email/resend/",
+        school_views.email_confirmation_resend,
+        name="school_email_resend",
+    ),
 ]
 
 # A database that cannot be reached gets a short 503 with Retry-After, not the 500 page.

@@ -9,6 +9,7 @@ urlpatterns = [
     path("", school_views.landing, name="landing"),
     path("signup/", school_views.signup, name="signup"),
     path("find/", school_views.find_school, name="find_school"),
+    path("confirm-email/<str:token>/", school_views.confirm_email, name="confirm_email"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("stripe/", include("dreamseed.billing.urls_public")),
     path("operator/", admin.site.urls),

@@ -18,6 +18,7 @@ from dreamseed.accounts.services import (
     staff_invite,
     staff_set_active,
 )
+from dreamseed.schools.confirmation import school_require_confirmed_email
 
 MODEL_BACKEND = "dreamseed.accounts.backends.AccountBackend"
 
@@ -59,6 +60,7 @@ def staff_list(request):
     form = StaffAddForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
+            school_require_confirmed_email(request.tenant)
             user = staff_add(
                 **form.cleaned_data, invited_by=request.user, base_url=_base_url(request)
             )
@@ -106,6 +108,8 @@ def staff_resend_invitation(request, pk: int):
     member = _get_staff_member(pk)
     if member.has_usable_password():
         messages.info(request, _("%(name)s has already accepted.") % {"name": member})
+    elif request.tenant.email_confirmed_at is None:
+        messages.error(request, _("Confirm your e-mail address first (see the banner)."))
     else:
         staff_invite(user=member, base_url=_base_url(request))
         messages.success(

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 from csp.decorators import csp_update
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
@@ -25,6 +26,7 @@ from dreamseed.billing import stripe_gateway as gateway
 from dreamseed.billing.forms import SeatsForm
 from dreamseed.billing.models import BillingNotice, NoticeKind, RejectionReason
 from dreamseed.core.jsonlimits import JSONLimitError, json_limits_check
+from dreamseed.schools.confirmation import school_require_confirmed_email
 from dreamseed.schools.licensing import licence_summary, seats_used
 from dreamseed.schools.models import School
 
@@ -107,6 +109,11 @@ def overview(request):
 @require_POST
 def checkout(request):
     school = _school(request)
+    try:
+        school_require_confirmed_email(school)  # anyone can sign up with anyone's address
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("billing:overview")
     if not gateway.is_configured():
         messages.error(request, _("Online billing is not set up on this server."))
         return redirect("billing:overview")

@@ -53,6 +53,7 @@ def demo_seed(*, students: int = 30) -> DemoLogins:
             admin_first_name="Ana",
             admin_last_name="Admin",
             admin_password=DEMO_PASSWORD,
+            email_confirmed=True,
         ).school
     rng = random.Random(2026)
     # One hash for every demo account: hashing is deliberately slow (~0.3 s each).

@@ -59,6 +59,11 @@ class School(TenantMixin):
         _("over capacity since"), null=True, blank=True
     )
 
+    # The first administrator's address, given at signup, and when they proved it is theirs:
+    # until then the school cannot invite anyone or buy seats (dreamseed/schools/confirmation.py).
+    admin_email = models.EmailField(_("administrator's e-mail"), blank=True)
+    email_confirmed_at = models.DateTimeField(_("e-mail confirmed"), null=True, blank=True)
+
     auto_create_schema = True
     auto_drop_schema = False
 

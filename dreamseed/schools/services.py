@@ -119,11 +119,16 @@ def school_create(
     admin_first_name: str,
     admin_last_name: str,
     admin_password: str,
+    email_confirmed: bool = False,
 ) -> CreatedSchool:
     """Create a school (schema cloned from the template), its host name and first admin.
 
     All of it happens in one transaction: PostgreSQL DDL is transactional, so a failure part
     way leaves no schema, no row and no user behind.
+
+    `email_confirmed`: the platform vouches for the admin's address (the demo, the tests). At
+    signup it is not, and the school cannot invite or buy seats until it is
+    (dreamseed/schools/confirmation.py).
     """
     from dreamseed.accounts.models import Role, User
 
@@ -136,6 +141,8 @@ def school_create(
         plan="trial",
         seats=settings.BILLING_TRIAL_SEATS,
         licence_status=LicenceStatus.TRIALING,
+        admin_email=admin_email.strip().lower(),
+        email_confirmed_at=timezone.now() if email_confirmed else None,
     )
     school.licence_expires_at = timezone.now() + timedelta(days=settings.BILLING_TRIAL_DAYS)
     schema_started = time.perf_counter()
