@@ -12,7 +12,8 @@ created and migrated at start and dropped at the end: it neither reads nor chang
 development data. Rows are written with bulk INSERTs (a few seconds); the other 49 classes'
 sittings carry no answers (the school statistics page reads sittings only). "Server time" is the
 whole request through Django's test client in this process (middleware, views, SQL, templates),
-median of --runs after one warm-up request; the query count is of the last run.
+median and min of --runs after one warm-up request; the query count is of the last run. On a
+busy machine the median includes waiting for a CPU: the min is the least disturbed request.
 """
 
 import argparse
@@ -202,7 +203,7 @@ def measure(client, url: str, runs: int):
             response = client.get(url)
             times.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200
-    return statistics.median(times), max(times), len(queries)
+    return statistics.median(times), min(times), len(queries)
 
 
 def main():
@@ -225,11 +226,16 @@ def main():
             ("API class statistics", f"/api/classes/{school_class.pk}/statistics/", 150),
             ("school statistics (2,000 students, 40,000 sittings)", "/classes/statistics/", 500),
         ]
-        print(f"\n{'page':55} {'median ms':>10} {'max ms':>8} {'queries':>8}  target")
+        print(f"\n{'page':55} {'median ms':>10} {'min ms':>8} {'queries':>8}  target (median)")
         for label, path, target in pages:
-            median, worst, queries = measure(client, path, args.runs)
+            median, best, queries = measure(client, path, args.runs)
             verdict = "MET" if median < target else "MISSED"
-            print(f"{label:55} {median:10.1f} {worst:8.1f} {queries:8d}  < {target} ms {verdict}")
+            print(f"{label:55} {median:10.1f} {best:8.1f} {queries:8d}  < {target} ms {verdict}")
+        if os.getloadavg()[0] > (os.cpu_count() or 1):
+            print(
+                f"note: load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs while "
+                "measuring: times include waiting for a CPU; the min column is the least disturbed"
+            )
     finally:
         drop_database()
 
