@@ -109,6 +109,7 @@ SHARED_APPS = [
     "django_tenants",
     "dreamseed.core",
     "dreamseed.outbox",
+    "dreamseed.backups",
     "dreamseed.schools",
     "dreamseed.billing",
     "dreamseed.accounts",
@@ -467,6 +468,21 @@ REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
     "rest_framework.parsers.MultiPartParser",
 ]
 REST_FRAMEWORK["EXCEPTION_HANDLER"] = "dreamseed.core.uploads.api_exception_handler"
+# API rate limits (dreamseed/api/throttles.py): "<count>/<second|minute|hour|day>" per API token
+# (or signed-in user), per school (all its callers together) and per address without
+# credentials. Over a limit: 429 with Retry-After.
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
+    "dreamseed.api.throttles.AnonymousRateThrottle",
+    "dreamseed.api.throttles.TokenRateThrottle",
+    "dreamseed.api.throttles.SchoolRateThrottle",
+]
+# The test suite calls the API thousands of times a minute from one address (its own tests set
+# the rates they check).
+API_THROTTLE_RATES = {
+    "token": env_str("API_THROTTLE_TOKEN", "100000/minute" if TESTING else "600/minute"),
+    "school": env_str("API_THROTTLE_SCHOOL", "100000/minute" if TESTING else "6000/minute"),
+    "anonymous": env_str("API_THROTTLE_ANONYMOUS", "100000/minute" if TESTING else "60/minute"),
+}
 
 # --- Security ----------------------------------------------------------------------------------
 

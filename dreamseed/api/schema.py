@@ -5,7 +5,8 @@ drf-spectacular describes only the success response of each operation. Clients (
 property-based tests in dreamseed/api/tests/test_fuzz_schema.py) also need to know that a bad
 request is a 400 with field errors, that calls without a valid token or session are refused with
 a 401 (and a `WWW-Authenticate` challenge), a caller who may not with a 403, a body above the
-limit with a 413, and that an object which is not the caller's is a 404 -- always as JSON.
+limit with a 413, a caller over a rate limit with a 429, a database restart with a 503 (both
+with `Retry-After`), and that an object which is not the caller's is a 404 -- always as JSON.
 """
 
 from django.utils.translation import gettext_lazy as _
@@ -48,6 +49,27 @@ def _error(description, component):
     }
 
 
+_TOO_MANY = _(
+    "Over a rate limit: per API token (or signed-in user), or for the whole school. Wait the "
+    "number of seconds in `Retry-After`. Limits: API_THROTTLE_TOKEN and API_THROTTLE_SCHOOL."
+)
+_UNAVAILABLE = _(
+    "The database is restarting; nothing was changed. Send the same request again after "
+    "`Retry-After` seconds."
+)
+
+
+def _retry_later(description):
+    response = _error(description, "ErrorDetail")
+    response["headers"] = {
+        "Retry-After": {
+            "description": str(_("Seconds to wait before trying again.")),
+            "schema": {"type": "integer", "minimum": 0},
+        }
+    }
+    return response
+
+
 def document_error_responses(result, generator, request, public):
     """A drf-spectacular postprocessing hook (see dreamseed/api/urls.py)."""
     result.setdefault("components", {}).setdefault("schemas", {}).update(ERROR_SCHEMAS)
@@ -87,6 +109,8 @@ def document_error_responses(result, generator, request, public):
                 responses.setdefault(
                     "403", _error(_("Not allowed to use this endpoint."), "ErrorDetail")
                 )
+                responses.setdefault("429", _retry_later(_TOO_MANY))
+            responses.setdefault("503", _retry_later(_UNAVAILABLE))
             paginated = any(p.get("name") == "page" for p in parameters)  # "Invalid page."
             if in_path or paginated or operation.get("operationId") in NOT_FOUND_FROM_INPUT:
                 responses.setdefault("404", _error(_("No such object for you."), "ErrorDetail"))
