@@ -1,18 +1,32 @@
 """Load benchmark: students answering adaptive-test items against gunicorn + PostgreSQL.
 
     .venv/bin/python bench/load_test.py [--users 12] [--duration 60] [--workers 2] [--threads 3]
-                                        [--kill-at 30]
+                                        [--port 8200] [--kill-at 30]
+                                        [--fault redis|postgres|web --at 20 --for 15]
 
 1. Creates (once) a `loadtest` school with students, a class, a 300-item bank and an open
    fixed-length test that may be retaken, in the dev database (start it with
-   `python -m dreamseed.devstack up`).
-2. Starts gunicorn on 127.0.0.1:8200 (production-like: DEBUG off, persistent connections).
+   `python -m dreamseed.devstack up` and migrate it with `manage.py migrate_schemas`: the
+   benchmark does not migrate, which over every school of a big database would take minutes).
+2. Starts gunicorn on 127.0.0.1:--port (production-like: DEBUG off, persistent connections).
 3. Runs locust headless (bench/locustfile.py, FastHttpUser, no think time); statistics are reset
    once every user has signed in, so the figures are for answering only.
 4. Prints answers/s and p50/p95/p99 of the answer request, then checks that every answer the
    server acknowledged is in the database.
 With --kill-at S, every gunicorn worker is killed with SIGKILL S seconds into the measured
 run; the master starts new ones and the students carry on.
+
+With --fault, a part fails --at S seconds into the measured run and comes back --for S later:
+`redis` (redis-server killed with SIGKILL, restarted empty), `postgres` (the postmaster killed
+with SIGKILL, restarted: crash recovery) or `web` (every gunicorn worker killed, as --kill-at).
+It prints answers failed, other requests failed and acknowledged answers lost. Redis and
+PostgreSQL faults kill the servers of DREAMSEED_DEV_DIR, so they need that variable set to a
+stack of the benchmark's own (never one that others use), e.g.
+
+    export DREAMSEED_DEV_DIR=$PWD/.dev-fault DREAMSEED_PG_PORT=54340 DREAMSEED_REDIS_PORT=63810
+    .venv/bin/python -m dreamseed.devstack up && .venv/bin/python manage.py migrate_schemas
+    .venv/bin/python bench/load_test.py --fault redis --at 20 --for 15 --duration 60
+    .venv/bin/python -m dreamseed.devstack down
 
 Needs requirements/bench.txt (locust, gunicorn): `make bench-load` installs and runs it.
 """
@@ -30,7 +44,6 @@ from pathlib import Path
 BASE = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dreamseed.settings")
-PORT = 8200
 SUBDOMAIN = "loadtest"
 PASSWORD = "load-test-password"
 
@@ -40,7 +53,6 @@ def setup_data(students: int) -> tuple[int, list[str]]:
 
     django.setup()
     from django.contrib.auth.hashers import make_password
-    from django.core.management import call_command
     from django.db import connection
     from django.utils import timezone
     from django_tenants.utils import schema_context
@@ -51,7 +63,7 @@ def setup_data(students: int) -> tuple[int, list[str]]:
     from dreamseed.schools.models import School
     from dreamseed.schools.services import platform_bootstrap, school_create
 
-    call_command("migrate_schemas", interactive=False, verbosity=0)
+    _require_migrated()
     platform_bootstrap()
     school = School.objects.filter(schema_name=SUBDOMAIN).first()
     if school is None:
@@ -95,6 +107,20 @@ def setup_data(students: int) -> tuple[int, list[str]]:
         return assignment.pk, names
 
 
+def _require_migrated() -> None:
+    """Stop with a clear message if the public schema lacks migrations (the benchmark does not
+    migrate: over every school of a large database that would take minutes)."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        raise SystemExit(
+            "The database is not migrated: run `.venv/bin/python manage.py migrate_schemas` "
+            "(with the same DREAMSEED_DEV_DIR / DATABASE_URL) first."
+        )
+
+
 def count_missing(ack_log: Path) -> tuple[int, int]:
     from django.db import connection
     from django_tenants.utils import schema_context
@@ -112,14 +138,14 @@ def count_missing(ack_log: Path) -> tuple[int, int]:
     return len(acks), len(acks - stored)
 
 
-def start_gunicorn(workers: int, threads: int) -> subprocess.Popen:
+def start_gunicorn(workers: int, threads: int, port: int) -> subprocess.Popen:
     env = {
         **os.environ,
         "DEBUG": "0",
         "LOG_LEVEL": "WARNING",
         "WEB_CONCURRENCY": str(workers),
         "GUNICORN_THREADS": str(threads),
-        "GUNICORN_BIND": f"127.0.0.1:{PORT}",
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
         "DATABASE_CONN_MAX_AGE": "600",
     }
     process = subprocess.Popen(
@@ -131,7 +157,7 @@ def start_gunicorn(workers: int, threads: int) -> subprocess.Popen:
 
     for _ in range(100):
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{PORT}/healthz", timeout=1)
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
             return process
         except OSError:
             time.sleep(0.2)
@@ -173,6 +199,57 @@ def gunicorn_workers(master: subprocess.Popen) -> list[int]:
     return [int(pid) for pid in out.split()]
 
 
+class Fault:
+    """Kill one part of the stack and bring it back (Redis and PostgreSQL of DREAMSEED_DEV_DIR,
+    or the gunicorn workers)."""
+
+    def __init__(self, kind: str, server: subprocess.Popen):
+        self.kind = kind
+        self.server = server
+        self.killed: list[int] = []
+
+    @staticmethod
+    def check(kind: str) -> None:
+        if kind in ("redis", "postgres") and not os.environ.get("DREAMSEED_DEV_DIR"):
+            raise SystemExit(
+                f"--fault {kind} kills the server of DREAMSEED_DEV_DIR: set it (and the ports) "
+                "to a stack of the benchmark's own, never a shared one (see --help)."
+            )
+
+    def inject(self) -> str:
+        from dreamseed import devstack
+
+        if self.kind == "web":
+            self.killed = gunicorn_workers(self.server)
+            for pid in self.killed:
+                os.kill(pid, signal.SIGKILL)
+            return f"SIGKILL to {len(self.killed)} gunicorn workers"
+        if self.kind == "redis":
+            pidfile = devstack.REDIS_DIR / "redis.pid"
+        else:
+            pidfile = devstack.PGDATA / "postmaster.pid"
+        pid = int(pidfile.read_text().split()[0])
+        os.kill(pid, signal.SIGKILL)
+        return f"SIGKILL to {self.kind} (pid {pid}, {pidfile.parent})"
+
+    def restore(self) -> str:
+        from dreamseed import devstack
+
+        if self.kind == "web":
+            return "gunicorn's master starts new workers by itself"
+        if self.kind == "redis":
+            (devstack.REDIS_DIR / "redis.pid").unlink(missing_ok=True)
+            devstack.redis_start()
+            return "redis-server started again (empty)"
+        # The postmaster's children notice its death and exit; wait for the port to free.
+        for _ in range(100):
+            if not devstack._port_open(devstack.PG_PORT):
+                break
+            time.sleep(0.1)
+        devstack.postgres_start()
+        return "PostgreSQL started again (crash recovery)"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -181,15 +258,23 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=60, help="measured seconds")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=3, help="threads per worker (1: sync)")
+    parser.add_argument("--port", type=int, default=8200, help="gunicorn's port on 127.0.0.1")
     parser.add_argument("--kill-at", type=int, default=0, help="SIGKILL the web workers after S s")
+    parser.add_argument("--fault", choices=["redis", "postgres", "web"], help="part to fail")
+    parser.add_argument("--at", type=float, default=20, help="seconds into the run of the fault")
+    parser.add_argument("--for", dest="fault_for", type=float, default=15, help="outage seconds")
     args = parser.parse_args()
+    if args.kill_at and not args.fault:
+        args.fault, args.at = "web", args.kill_at
+    if args.fault:
+        Fault.check(args.fault)
 
     assignment, students = setup_data(max(args.users, 50))
     out = BASE / "bench" / "out"
     out.mkdir(exist_ok=True)
     ack_log = out / "acks.jsonl"
     ack_log.unlink(missing_ok=True)
-    server = start_gunicorn(args.workers, args.threads)
+    server = start_gunicorn(args.workers, args.threads, args.port)
     spawn_rate = max(5, args.users // 4)
     ramp = args.users / spawn_rate + 3
     env = {
@@ -199,28 +284,26 @@ def main() -> None:
         "LOAD_PASSWORD": PASSWORD,
         "LOAD_ACK_LOG": str(ack_log),
     }
-    prefix = out / ("kill" if args.kill_at else "steady")
+    prefix = out / (f"fault-{args.fault}" if args.fault else "steady")
     locust = subprocess.Popen(
         [sys.executable, "-m", "locust", "-f", str(BASE / "bench" / "locustfile.py"), "--headless",
          "-u", str(args.users), "-r", str(spawn_rate), "-t", f"{int(args.duration + ramp)}s",
-         "--host", f"http://127.0.0.1:{PORT}", "--reset-stats", "--csv", str(prefix),
+         "--host", f"http://127.0.0.1:{args.port}", "--reset-stats", "--csv", str(prefix),
          "--only-summary", "--loglevel", "WARNING", "--stop-timeout", "5"],
         cwd=BASE, env=env,
     )  # fmt: skip
-    killed = []
+    fault = Fault(args.fault, server) if args.fault else None
     time.sleep(ramp)
     cpu_start, measured_start = cpu_snapshot(server, locust), time.monotonic()
     cpu_end = None
     try:
-        if args.kill_at:
-            time.sleep(args.kill_at)
-            killed = gunicorn_workers(server)
-            for pid in killed:
-                os.kill(pid, signal.SIGKILL)
-            print(
-                f"[load] SIGKILL sent to {len(killed)} gunicorn workers at +{args.kill_at}s",
-                flush=True,
-            )
+        if fault:
+            time.sleep(args.at)
+            print(f"[load] +{args.at:.0f}s: {fault.inject()}", flush=True)
+            if args.fault != "web":
+                time.sleep(args.fault_for)
+            back = fault.restore()
+            print(f"[load] +{time.monotonic() - measured_start:.0f}s: {back}", flush=True)
         else:
             time.sleep(max(0.0, args.duration - 2))
             cpu_end, measured = cpu_snapshot(server, locust), time.monotonic() - measured_start
@@ -232,6 +315,7 @@ def main() -> None:
     with open(f"{prefix}_stats.csv") as handle:
         rows = {row["Name"]: row for row in csv.DictReader(handle)}
     answer = rows["answer"]
+    answer_failures = int(answer["Failure Count"])
     total_failures = sum(
         int(row["Failure Count"]) for row in rows.values() if row["Name"] != "Aggregated"
     )
@@ -240,10 +324,12 @@ def main() -> None:
     print(
         f"users {args.users}, gunicorn {args.workers} workers x {args.threads} threads, "
         f"measured {args.duration}s"
-        + (f", {len(killed)} workers killed with SIGKILL at +{args.kill_at}s" if killed else "")
+        + (f", fault {args.fault} at +{args.at:.0f}s" if fault else "")
+        + (f" for {args.fault_for:.0f}s" if fault and args.fault != "web" else "")
     )
     print(
-        f"answers: {answer['Request Count']} ok-or-failed, {answer['Failure Count']} failed, "
+        f"answers: {answer['Request Count']} ok-or-failed, {answer_failures} failed "
+        f"({answer_failures / max(1, int(answer['Request Count'])):.2%}), "
         f"{float(answer['Requests/s']):.0f} answers/s"
     )
     print(
@@ -263,7 +349,19 @@ def main() -> None:
             + f"  (machine: {os.cpu_count()} cores, busy {sum(used.values()) / measured:.2f})"
         )
     print(f"acknowledged answers {acknowledged}, missing from the database {missing}")
-    print("targets: >= 300 answers/s for 60 s, p95 < 100 ms, zero errors, zero lost")
+    if fault:
+        print()
+        print("| fault, mid-run | answers failed | other requests failed | acknowledged lost |")
+        print("|---|---|---|---|")
+        print(
+            f"| {args.fault} at +{args.at:.0f}s"
+            + (f" for {args.fault_for:.0f}s" if args.fault != "web" else "")
+            + f" | {answer_failures} of {answer['Request Count']} "
+            f"| {total_failures - answer_failures} | {missing} of {acknowledged} |"
+        )
+        print("targets: 0 acknowledged answers lost; Redis 15 s: under 2% of answers fail")
+    else:
+        print("targets: >= 300 answers/s for 60 s, p95 < 100 ms, zero errors, zero lost")
 
 
 if __name__ == "__main__":
