@@ -64,7 +64,9 @@ def test_a_school_over_its_limit_is_refused_and_other_schools_are_not(
     assert beta.get("/api/classes/").status_code == 200
 
 
-def test_the_same_user_id_in_two_schools_has_two_allowances(api_for, alpha_admin, beta_admin, rates):
+def test_the_same_user_id_in_two_schools_has_two_allowances(
+    api_for, alpha_admin, beta_admin, rates
+):
     """User ids are per school: the counter is keyed by school too."""
     alpha = api_for(alpha_admin)  # signed in with a session, not a token
     beta = api_for(beta_admin)
