@@ -64,12 +64,19 @@ def test_a_school_over_its_limit_is_refused_and_other_schools_are_not(
     assert beta.get("/api/classes/").status_code == 200
 
 
-def test_the_same_user_id_in_two_schools_has_two_allowances(
+def test_signed_in_users_are_counted_per_user_and_per_school(
     api_for, alpha_admin, beta_admin, rates
 ):
-    """User ids are per school: the counter is keyed by school too."""
-    alpha = api_for(alpha_admin)  # signed in with a session, not a token
-    beta = api_for(beta_admin)
+    """Without a token the browser's session counts per user; user ids are per school, so the
+    counter is keyed by school too."""
+    clients = []
+    for persona, username in ((alpha_admin, "u1@alpha.example"), (beta_admin, "u1@beta.example")):
+        with in_schema(persona.schema_name):
+            user = User.objects.create_user(username=username, password="x" * 12, role=Role.TEACHER)
+            client = api_for(host=persona.host)
+            client.force_login(user, backend="dreamseed.accounts.backends.AccountBackend")
+        clients.append(client)
+    alpha, beta = clients
     for _ in range(3):
         assert alpha.get("/api/classes/").status_code == 200
     assert alpha.get("/api/classes/").status_code == 429
