@@ -75,6 +75,7 @@ from .calibration import (
     FLAG_NO_VARIANCE,
     FLAG_NOT_CONVERGED,
     FLAG_TOO_FEW,
+    FLOAT32_TOLERANCE_LIMIT,
     GUESSING_BOUNDS,
     M_STEP_NEWTON_STEPS,
     SLOPE_BOUNDS,
@@ -357,6 +358,7 @@ def calibrate_poly(
             log_table[rows[valid]] = log_p[valid]
 
     history: list[float] = []
+    exact = tolerance < FLOAT32_TOLERANCE_LIMIT  # float32 E steps are accurate to ~1e-6
     previous = _summary(groups)
     converged = False
     iterations = 0
@@ -364,7 +366,7 @@ def calibrate_poly(
     while iterations < max_iterations and groups:
         iterations += 1
         fill_table()
-        posterior, loglik = data.posterior(log_table, _log_weights(grid, mean, sd))
+        posterior, loglik = data.posterior(log_table, _log_weights(grid, mean, sd), exact)
         history.append(loglik)
         expected = data.expected_counts(posterior)  # (rows, Q)
         for g, (rows, w) in zip(groups, group_rows, strict=True):
@@ -540,34 +542,53 @@ def _categories(n_categories, names, item, score, n_items, anchors, fixed) -> np
 
 
 class _Indicators:
-    """Persons x (item, category) indicators: dense when small, sparse otherwise."""
+    """Persons x (item, category) indicators: dense when small, sparse otherwise.
+
+    EM's E steps run in float32 (twice as fast, ample for posteriors normalised per person,
+    as in :mod:`dreamseed.cat.calibration`); the final E step, which gives the reported
+    log-likelihood, the SEs and the convergence check, runs in float64.
+    """
 
     def __init__(self, person, row, n_persons, n_rows):
         self.person, self.row = person, row
         self.n_persons = n_persons
-        if n_persons * n_rows <= DENSE_CELL_LIMIT:
-            self.matrix = np.zeros((n_persons, n_rows))
-            self.matrix[person, row] = 1.0
-            self.matrix_t = np.ascontiguousarray(self.matrix.T)
-        else:
-            from scipy import sparse  # only large designs need it
+        self.sparse = n_persons * n_rows > DENSE_CELL_LIMIT
+        self.shape = (n_persons, n_rows)
+        self._matrices = {}
 
-            ones = np.ones(len(row))
-            self.matrix = sparse.csr_matrix((ones, (person, row)), shape=(n_persons, n_rows))
-            self.matrix_t = self.matrix.T.tocsr()
+    def matrices(self, dtype):
+        """The indicator matrix and its transpose in ``dtype`` (built once per dtype)."""
+        if dtype not in self._matrices:
+            if self.sparse:
+                from scipy import sparse  # only large designs need it
 
-    def posterior(self, log_table, log_weights):
+                ones = np.ones(len(self.row), dtype=dtype)
+                matrix = sparse.csr_matrix((ones, (self.person, self.row)), shape=self.shape)
+                self._matrices[dtype] = (matrix, matrix.T.tocsr())
+            else:
+                matrix = np.zeros(self.shape, dtype=dtype)
+                matrix[self.person, self.row] = 1.0
+                self._matrices[dtype] = (matrix, np.ascontiguousarray(matrix.T))
+        return self._matrices[dtype]
+
+    def posterior(self, log_table, log_weights, exact=True):
         """Posterior (persons, Q) and the marginal log-likelihood."""
-        log_lik = np.asarray(self.matrix @ log_table) + log_weights
+        dtype = np.float64 if exact else np.float32
+        matrix, _ = self.matrices(dtype)
+        log_lik = np.asarray(matrix @ log_table.astype(dtype, copy=False))
+        log_lik += log_weights.astype(dtype)
         peak = log_lik.max(axis=1, keepdims=True)
-        posterior = np.exp(log_lik - peak)
+        log_lik -= peak
+        posterior = np.exp(log_lik, out=log_lik)
         total = posterior.sum(axis=1, keepdims=True)
         posterior /= total
-        return posterior, float(peak.sum() + np.log(total).sum())
+        loglik = float(peak.sum(dtype=np.float64) + np.log(total).sum(dtype=np.float64))
+        return posterior, loglik
 
     def expected_counts(self, posterior):
-        """:math:`r_{(i,k) q}`, shape (rows, Q)."""
-        return np.asarray(self.matrix_t @ posterior)
+        """:math:`r_{(i,k) q}`, shape (rows, Q), float64."""
+        _, transposed = self.matrices(posterior.dtype.type)
+        return np.asarray(transposed @ posterior, dtype=np.float64)
 
 
 def _log_weights(grid, mean, sd):

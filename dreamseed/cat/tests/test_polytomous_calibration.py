@@ -64,8 +64,9 @@ def test_recovers_a_mixed_bank_from_complete_data():
     has_threshold = np.isfinite(bank.thresholds)
     assert np.isfinite(result.se_thresholds[:, :3][has_threshold]).all()
     assert np.isnan(result.se_thresholds[:, :3][~has_threshold]).all()
-    # EM never lowers the marginal likelihood.
-    assert (np.diff(result.history) > -1e-6).all()
+    # EM never lowers the marginal likelihood (to the float32 precision of its E steps).
+    assert (np.diff(result.history) > -1e-3).all()
+    assert result.history[-1] > result.history[0] + 100
     # The estimates make a bank the CAT can use.
     pool = PolyItemPool(result.bank())
     assert pool.n_items == 16
