@@ -28,7 +28,8 @@ LZ_MIN_ITEMS = 10
 
 
 def lz_star(params, responses, theta: float | None = None) -> float | None:
-    """lz* of one response pattern; None with fewer than LZ_MIN_ITEMS answers or no spread.
+    """lz* of one response pattern; None with fewer than LZ_MIN_ITEMS answers, all answers
+    alike, or no spread in the information.
 
     Parameters
     ----------
@@ -40,7 +41,9 @@ def lz_star(params, responses, theta: float | None = None) -> float | None:
     """
     bank = validate_params(params)
     u = np.asarray(responses, dtype=float)
-    if len(u) < LZ_MIN_ITEMS:
+    if len(u) < LZ_MIN_ITEMS or u.min() == u.max():
+        # All right or all wrong: the ability estimate sits on its bound, where every pattern
+        # looks perfectly predictable; lz* says nothing there.
         return None
     if theta is None:
         theta, _se = estimate_mle(bank, u.astype(int))

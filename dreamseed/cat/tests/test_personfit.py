@@ -31,6 +31,8 @@ def test_aberrant_patterns_are_flagged():
     assert lz_star(params, 1 - reversed_pattern) > LZ_FLAG
 
 
-def test_too_short_a_test_gives_no_value():
+def test_too_short_a_test_or_all_answers_alike_give_no_value():
     params = make_params(np.zeros(5))
     assert lz_star(params, [1, 0, 1, 0, 1]) is None
+    # All wrong: the estimate is on its bound, where every pattern looks predictable.
+    assert lz_star(make_params(np.linspace(-2, 2, 12)), np.zeros(12, dtype=int)) is None
