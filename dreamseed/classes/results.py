@@ -800,8 +800,9 @@ LIMIT %(limit)s
 
 def teacher_attention(*, classes, since, now=None) -> dict:
     """For a teacher's home: tests open now and who has not started them, sittings finished
-    since `since`, and students whose latest result fell by more than the measurement error.
-    Four statements, whatever the number of classes."""
+    since `since` (flagged when many answers were rapid guesses), and students whose latest
+    result fell by more than the measurement error. At most five statements, whatever the number
+    of classes."""
     from dreamseed.assessments.models import Assignment, ExamSession
 
     now = now or timezone.now()
@@ -834,6 +835,16 @@ def teacher_attention(*, classes, since, now=None) -> dict:
             "student", "assignment__assessment", "assignment__school_class"
         ).order_by("-ended_at")[:ATTENTION_LIMIT]
     )
+    if recent:
+        # Sittings with many rapid guesses (answers faster than the item's normative threshold)
+        # measured effort more than ability: flag them (one statement, only when there are some).
+        from dreamseed.assessments.engagement import LOW_EFFORT_SHARE, sessions_rapid_counts
+
+        counts = sessions_rapid_counts(session_ids=[session.pk for session in recent])
+        for session in recent:
+            rapid, answered = counts.get(session.pk, (0, 0))
+            session.rapid = rapid
+            session.low_effort = answered > 0 and rapid / answered > LOW_EFFORT_SHARE
     declined = []
     if class_ids:
         declined = _rows(_DECLINED_SQL, _params(class_ids, limit=ATTENTION_LIMIT))

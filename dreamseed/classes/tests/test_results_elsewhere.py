@@ -62,8 +62,10 @@ def test_the_teacher_home_shows_what_needs_attention(client_for, alpha_teacher, 
     (open_test,) = page.context["open_tests"]
     assert open_test.assessment.name == "Winter check"
     assert (open_test.not_started_count, open_test.not_started_names) == (1, ["Nora Nosittings"])
-    # First visit: the last week. sam and sara finished Winter within it.
+    # First visit: the last week. sam and sara finished Winter within it; their answers took
+    # 10 s each (history.py), no rapid guesses.
     assert [s.student.username for s in page.context["recent"]] == ["sam", "sara"]
+    assert [s.low_effort for s in page.context["recent"]] == [False, False]
     assert [(row["name"], round(row["change"])) for row in page.context["declined"]] == [
         ("Sara Student", -12)
     ]
@@ -103,3 +105,15 @@ def test_the_class_pdf_report_carries_the_instructional_groups(alpha_teacher, hi
         ("even", ["Sam Student", "Sara Student"]),
         ("none", ["Nora Nosittings", "Uma Unfinished"]),
     ]
+
+
+def test_the_teacher_home_flags_a_sitting_made_of_rapid_guesses(client_for, alpha_teacher, history):
+    from dreamseed.assessments.models import Attempt
+
+    with in_schema(alpha_teacher.schema_name):
+        # Every answer of sam's Winter sitting in 0.5 s: far under any item's threshold.
+        Attempt.objects.filter(session=history.sessions["sam_winter"]).update(response_time_ms=500)
+    page = client_for(alpha_teacher).get("/")
+    flags = {s.student.username: (s.low_effort, s.rapid) for s in page.context["recent"]}
+    assert flags == {"sam": (True, 5), "sara": (False, 0)}
+    assert "flagged: 5 rapid guesses" in page.text
