@@ -33,6 +33,7 @@ from dreamseed.schools.licensing import LicenceReadOnly, SeatLimitReached
 
 ROSTER_PAGE_SIZE = 200
 PREVIEW_ROWS_SHOWN = 500
+CLASS_PAGE_TESTS = 5
 
 
 def _get_class_for_teacher(request, pk: int):
@@ -163,6 +164,7 @@ def class_detail(request, pk: int):
         sort = "name"
     roster = selectors.class_roster(school_class=school_class, search=search, sort=sort)
     page = Paginator(roster, ROSTER_PAGE_SIZE).get_page(request.GET.get("page"))
+    tests = results.class_tests(school_class=school_class)
     columns = [
         ("name", _("Name")),
         ("username", _("Username")),
@@ -191,7 +193,9 @@ def class_detail(request, pk: int):
             "sort": sort,
             "sort_links": sort_links,
             "results": results.class_summary(school_class=school_class),
-            "tests": results.class_tests(school_class=school_class),
+            # The newest few; the statistics page lists them all.
+            "tests": tests[:CLASS_PAGE_TESTS],
+            "more_tests": len(tests) > CLASS_PAGE_TESTS,
         },
     )
 

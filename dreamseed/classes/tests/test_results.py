@@ -296,3 +296,23 @@ def test_results_pages_have_a_fixed_number_of_queries(
     client.get(url)
     with django_assert_max_num_queries(limit):
         assert client.get(url).status_code == 200
+
+
+def test_the_class_page_lists_the_newest_tests_only(client_for, alpha_teacher, history):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from dreamseed.assessments.models import Assignment
+
+    with in_schema(alpha_teacher.schema_name):
+        for days in range(5):
+            Assignment.objects.create(
+                assessment=history.fall.assessment,
+                school_class=history.school_class,
+                opens_at=timezone.now() - timedelta(days=100 + days),
+                closes_at=timezone.now() - timedelta(days=90),
+            )
+    page = client_for(alpha_teacher).get(f"/classes/{history.school_class.pk}/")
+    assert len(page.context["tests"]) == 5 and page.context["more_tests"]
+    assert "The 5 newest of 7 tests" in page.text
