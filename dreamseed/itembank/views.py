@@ -502,7 +502,9 @@ def calibration_accept(request, pk: int):
         "itembank/calibration_accept.html",
         {
             "run": run,
-            "results": results,
+            "applicable": [r for r in results if r.is_applicable],
+            # Grouped by reason: the first of each group explains it in full, the rest briefly.
+            "refused": [r for r in results if not r.is_applicable],
             "accept_form": AcceptForm(),
             "has_pilots": any(
                 r.old_status == ItemStatus.PILOT and r.is_applicable for r in results

@@ -122,6 +122,7 @@ def test_the_accept_page_preselects_only_passing_items_and_explains_each_refusal
     assert "did not settle for this item" in page
     assert "ran into a limit" in page
     assert "Standard error of b 0.90 (limit 0.50)" in page
+    assert "4 items cannot be applied" in page
 
     # A refused item sent anyway (a crafted POST) is refused by name; nothing is written.
     forged = client.post(
@@ -211,3 +212,13 @@ def test_the_run_page_of_a_400_item_bank_stays_small(
     assert "Page 1 of 16" in page.text
     last = client.get(f"/items/calibrations/{run.pk}/?page=16")
     assert last.status_code == 200 and len(last.content) < 200_000
+    # The accept page lists every item, refused ones briefly after the first of each reason.
+    review = client.get(f"/items/calibrations/{run.pk}/accept/")
+    assert review.status_code == 200 and len(review.content) < 250_000, len(review.content)
+    with in_schema(alpha_teacher.schema_name):
+        results = list(run.results.all())
+    passed = [r for r in results if r.is_applicable and not r.has_drift]
+    drifted = [r for r in results if r.is_applicable and r.has_drift]  # slopes moved 0.25+
+    assert len(passed) + len(drifted) == 201 and drifted
+    assert review.text.count(" checked>") == len(passed)
+    assert review.text.count('name="results"') == 201
