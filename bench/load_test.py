@@ -128,6 +128,7 @@ def count_missing(ack_log: Path) -> tuple[int, int]:
     from dreamseed.assessments.models import Attempt
 
     acks = {tuple(json.loads(line)) for line in ack_log.read_text().splitlines() if line.strip()}
+    connection.close()  # opened before the run: a PostgreSQL fault has broken it
     with schema_context(SUBDOMAIN):
         del connection
         stored = set(

@@ -1,7 +1,7 @@
 """Simulated students for bench/load_test.py: sign in, start the test, answer without pausing.
 
-Every answer the server acknowledges (HTTP 200 with the next question) is written to a log so
-the orchestrator can check afterwards that each one is in the database.
+Every answer the server acknowledges (HTTP 200 with the next question and no error) is written
+to a log so the orchestrator can check afterwards that each one is in the database.
 """
 
 import json
@@ -88,8 +88,11 @@ class Student(FastHttpUser):
                 self._recover()
                 return
             body = json.loads(response.content)
-            with _lock:
-                _acks.append((self.session_id, self.item_id))
+            if not body.get("error"):
+                # Acknowledged: recorded. A 200 carrying an error (the item is no longer the
+                # pending one, say after a restart) acknowledges nothing.
+                with _lock:
+                    _acks.append((self.session_id, self.item_id))
             if body.get("done"):
                 self.start_test()
                 return

@@ -88,6 +88,7 @@ if (prepare_threshold := env_int("DATABASE_PREPARE_THRESHOLD", 5)) > 0:
 # Retry-After that response sends.
 DATABASES["default"]["OPTIONS"]["connect_timeout"] = env_int("DATABASE_CONNECT_TIMEOUT", 3)
 DATABASE_DOWN_RETRY_AFTER = env_int("DATABASE_DOWN_RETRY_AFTER", 5)
+DATABASE_DOWN_LOG_SECONDS = env_float("DATABASE_DOWN_LOG_SECONDS", 10.0)
 # A connection that served a request without a database error less than this many seconds ago
 # skips the health check's round trip (dreamseed/core/db/base.py); 0 checks before every request.
 DATABASE_HEALTH_CHECK_GRACE = env_float("DATABASE_HEALTH_CHECK_GRACE", 1.0)
@@ -528,7 +529,11 @@ LOG_FORMAT = env_str("LOG_FORMAT", "json" if PRODUCTION else "text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_context": {"()": "dreamseed.core.logging.RequestContextFilter"}},
+    "filters": {
+        "request_context": {"()": "dreamseed.core.logging.RequestContextFilter"},
+        # One traceback per interval while the database is away, not one per request.
+        "database_outage": {"()": "dreamseed.core.dbdown.DatabaseOutageLogFilter"},
+    },
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
@@ -549,6 +554,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        "django.request": {"filters": ["database_outage"]},
         "axes": {"level": "WARNING"},
     },
 }

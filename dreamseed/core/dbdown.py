@@ -13,6 +13,8 @@ opens a new one: no worker restart is needed once PostgreSQL is back.
 
 import logging
 import sys
+import threading
+import time
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
@@ -65,3 +67,29 @@ def server_error(request, template_name="500.html"):
     if database_unreachable(sys.exc_info()[1]):
         return database_unavailable_response(request)
     return django_server_error(request, template_name=template_name)
+
+
+class DatabaseOutageLogFilter(logging.Filter):
+    """On `django.request`: while the database is away every request logs a traceback; keep
+    the first one per DATABASE_DOWN_LOG_SECONDS and count the rest into the next."""
+
+    def __init__(self, name=""):
+        super().__init__(name)
+        self._lock = threading.Lock()
+        self._logged_at = float("-inf")
+        self._suppressed = 0
+
+    def filter(self, record):
+        error = record.exc_info[1] if record.exc_info else None
+        if not database_unreachable(error):
+            return True
+        now = time.monotonic()
+        with self._lock:
+            if now - self._logged_at < settings.DATABASE_DOWN_LOG_SECONDS:
+                self._suppressed += 1
+                return False
+            suppressed, self._suppressed, self._logged_at = self._suppressed, 0, now
+        record.msg = f"database unavailable (503 with Retry-After), {suppressed} more since " + (
+            f"the last message: {record.msg}"
+        )
+        return True

@@ -1,6 +1,8 @@
 """While PostgreSQL refuses connections (a restart), requests get a short 503 with Retry-After,
 readiness fails, and the same process serves again as soon as the database is back."""
 
+import logging
+
 import pytest
 from django.db import connection
 from django.test import Client
@@ -75,3 +77,18 @@ def test_other_errors_still_get_the_500_page(rf):
         response = server_error(request)
     assert response.status_code == 500
     assert "Retry-After" not in response
+
+
+def test_the_outage_is_logged_once_per_interval_not_per_request(database_down, personas, caplog):
+    from dreamseed.core.dbdown import DatabaseOutageLogFilter
+
+    for log_filter in logging.getLogger("django.request").filters:
+        if isinstance(log_filter, DatabaseOutageLogFilter):
+            log_filter._logged_at = float("-inf")  # earlier tests' outages are over
+    client = _client(personas["alpha_admin"].host)
+    with caplog.at_level(logging.ERROR, logger="django.request"):
+        for _ in range(5):
+            assert client.get("/accounts/login/").status_code == 503
+    logged = [record for record in caplog.records if record.name == "django.request"]
+    assert len(logged) == 1
+    assert logged[0].getMessage().startswith("database unavailable (503 with Retry-After)")
