@@ -78,7 +78,9 @@ class School(TenantMixin):
         return self.name
 
     def save(self, *args, **kwargs):
-        if self._state.adding:
+        # A copy made by setting pk to None (django-tenants' clone_tenant) still looks saved to
+        # Django (`_state.adding` is False) but is a new row all the same.
+        if self._state.adding or self.pk is None:
             self.check_new_schema_name()
         return super().save(*args, **kwargs)
 

@@ -7,6 +7,8 @@ table. Every way a school row can be made is tried here: signup, the operator's 
 management commands.
 """
 
+from io import StringIO
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
@@ -170,3 +172,23 @@ def test_the_rename_schema_command_cannot_move_a_school_onto_a_system_schema(db,
 def test_the_existing_schools_still_work(client_for, alpha_admin, beta_admin):
     assert client_for(alpha_admin).get("/").status_code == 200
     assert client_for(beta_admin).get("/").status_code == 200
+
+
+@pytest.mark.parametrize("copy_fields", [True, False])
+@pytest.mark.parametrize("schema", ["information_schema", "public", "leftover_data"])
+def test_the_clone_tenant_command_cannot_make_a_school_with_a_system_schema(
+    db, personas, leftover_schema, schema, copy_fields
+):
+    """clone_tenant (interactive: it asks again after a refusal) stores the row in store_tenant,
+    copying a school by setting its pk to None, so the row still looks saved to Django: the
+    check must catch that too."""
+    from django_tenants.management.commands.clone_tenant import Command
+
+    schools_before = School.objects.count()
+    users_before = _public_users()
+    command = Command(stderr=StringIO())
+    fields = {"schema_name": schema} if copy_fields else {"schema_name": schema, "name": "Sneaky"}
+    assert command.store_tenant("beta", copy_fields, **fields) is None
+    assert "reserved" in command.stderr._out.getvalue()
+    assert School.objects.count() == schools_before
+    assert _public_users() == users_before
