@@ -50,6 +50,10 @@ def lti_frameable(view):
         if origins is None:
             origins = school_frame_origins()
         allow_framing(response, origins)
+        # A window DreamSeed opens from the LMS's frame must keep its opener through the whole
+        # login (LMS pages included) to hand the picker's choice back to the frame: COOP
+        # same-origin on any page of the chain would cut it.
+        response.setdefault("Cross-Origin-Opener-Policy", "unsafe-none")
         return response
 
     return wrapper

@@ -255,6 +255,8 @@ def login(request):
             {"continue_url": url, "secure": request.is_secure(), "platform": platform},
         )
         response.lti_frame_origins = platform.origins
+        # This page may post a deep-linking response handed back by the new window.
+        response._csp_update = {"form-action": platform.origins}
         return response
     try:
         response = oidc.redirect(request.build_absolute_uri(reverse("lti:launch")))
@@ -317,6 +319,7 @@ def launch_continue(request, token):
     else:
         new_window = reverse("lti:continue", kwargs={"token": token}) + "?window=new"
         response = render(request, "lti/continue.html", {"new_window_url": new_window})
+        response._csp_update = {"form-action": list(payload["origins"])}
     response.lti_frame_origins = payload["origins"]
     return response
 

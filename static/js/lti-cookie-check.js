@@ -33,4 +33,26 @@
 
   var continuePage = document.getElementById("lti-continue");
   if (continuePage) markOpened(continuePage);
+
+  /* The picker in the new window hands its signed deep-linking response back here, to the frame
+     the LMS opened: post it from here, where the LMS's return page works (Moodle's only works in
+     this frame). Only DreamSeed's own pages (same origin) are listened to. */
+  window.addEventListener("message", function (event) {
+    if (event.origin !== window.location.origin || !event.source) return;
+    var data = event.data;
+    if (!data || data.type !== "dreamseed:deep-link-response") return;
+    if (typeof data.jwt !== "string" || typeof data.returnUrl !== "string") return;
+    if (!/^https?:\/\//.test(data.returnUrl)) return;
+    event.source.postMessage({ type: "dreamseed:deep-link-received" }, window.location.origin);
+    var form = document.createElement("form");
+    form.method = "post";
+    form.action = data.returnUrl;
+    var input = document.createElement("input");
+    input.type = "hidden";
+    input.name = "JWT";
+    input.value = data.jwt;
+    form.appendChild(input);
+    document.body.appendChild(form);
+    form.submit();
+  });
 })();

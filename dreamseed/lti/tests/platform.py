@@ -10,7 +10,10 @@ What it serves, per LMS (under /canvas/... or /moodle/..., with each product's U
   the tool's JWKS, granting the requested scopes the LMS allows;
 - Assignment and Grade Services line items and scores (scores are recorded; the LMS can be told
   to answer 503 a number of times), Names and Role Provisioning members (paginated), and the
-  deep-linking return endpoint (records the signed response).
+  deep-linking return endpoint (records the signed response). Moodle's return page, like the real
+  contentitem_return.php, only finishes inside the frame that opened the tool: it calls the
+  course page's processContentItemReturnData(), which saves the activity; in any other window
+  (the tool's own new window) it fails with Moodle's TypeError and nothing is saved.
 
 Tests that drive the tool with Django's test client build id_tokens directly with `claims()`
 and `sign()`: shaped like Canvas's or Moodle's, each claim can be changed or removed.
@@ -150,7 +153,8 @@ class Lms:
         self.members: dict[str, list[dict]] = {}
         self.members_page_size = 2
         self.token_requests: list[dict] = []
-        self.deep_link_responses: list[dict] = []
+        self.deep_link_responses: list[dict] = []  # every verified response posted to us
+        self.saved_activities: list[dict] = []  # what the course page actually saved (Moodle)
         self.lock = threading.Lock()
 
     # --- URLs in this LMS's shape ---
@@ -403,6 +407,34 @@ def _auto_post(action: str, fields: dict, title: str) -> bytes:
     ).encode()
 
 
+# The course page's part of Moodle's deep-linking return: the activity form is filled (and, here,
+# saved) by this function of the page that holds the tool's frame.
+_PROCESS_CONTENT_ITEM = """<script>
+window.processContentItemReturnData = function (items) {
+  var added = document.getElementById("added");
+  added.textContent = "Activity added: " + items.map(function (i) { return i.title; }).join(", ");
+  added.hidden = false;
+  var saved = location.pathname.replace(/\\/course$/, "/activity_saved");
+  fetch(saved, {method: "POST", body: JSON.stringify({items: items})});
+};
+</script>"""
+
+
+def _moodle_return_page(items: list) -> bytes:
+    """contentitem_return.php: hands the items to the page that opened the tool's frame."""
+    data = json.dumps(items).replace("<", "\\u003c")
+    return (
+        "<!doctype html><html><head><title>Content item return</title></head><body>"
+        "<p id='status'>Adding…</p><script>"
+        f"var items = {data};"
+        "try { window.parent.processContentItemReturnData(items);"
+        " if (window.parent === window) { throw new TypeError('no parent'); } }"
+        " catch (error) { document.getElementById('status').textContent ="
+        " 'TypeError: window.processContentItemReturnData is not a function'; }"
+        "</script></body></html>"
+    ).encode()
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -451,10 +483,14 @@ class _Handler(BaseHTTPRequestHandler):
             frame = f"{lms.base}/initiate?hint={query.get('hint', '')}"
             body = (
                 f"<!doctype html><html><head><title>{lms.kind} course</title></head><body>"
-                f'<h1>Course page</h1><iframe id="tool" title="DreamSeed" src="{frame}" '
-                f'width="1000" height="700"></iframe></body></html>'
+                f'<h1>Course page</h1><h2 id="added" hidden></h2>'
+                f'<iframe id="tool" title="DreamSeed" src="{frame}" '
+                f'width="1000" height="700"></iframe>{_PROCESS_CONTENT_ITEM}</body></html>'
             )
             return self._send(200, body.encode())
+        if path == "/activity_saved" and method == "POST":
+            lms.saved_activities.append(json.loads(self._body() or b"{}"))
+            return self._json(200, {"saved": True})
         if path == "/initiate":
             return self._initiate(lms, query.get("hint", ""))
         if path in ("/login/oauth2/token", "/mod/lti/token.php") and method == "POST":
@@ -635,4 +671,7 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as error:  # what the LMS would show: the response was not accepted
             return self._send(400, f"bad deep linking response: {error}".encode(), "text/plain")
         lms.deep_link_responses.append(claims)
-        return self._send(200, b"<!doctype html><title>Added</title><h1>Activity added</h1>")
+        if lms.kind != "moodle":
+            return self._send(200, b"<!doctype html><title>Added</title><h1>Activity added</h1>")
+        items = claims.get("https://purl.imsglobal.org/spec/lti-dl/claim/content_items") or []
+        return self._send(200, _moodle_return_page(items))

@@ -67,8 +67,10 @@ def test_a_student_launches_from_the_lms_frame_and_lands_on_the_test(
 def test_a_teacher_adds_a_test_from_the_lms_dialog(
     live_server, committed_db, personas, lms_platform, page
 ):
-    """Deep linking in the browser: the picker's answer is a form that script posts to the LMS
-    (another origin), which the page's CSP must allow."""
+    """Deep linking with third-party cookies blocked (Chromium's default here), against a Moodle
+    whose return page only works in the frame that opened the tool: the picker runs in a new
+    window, hands its signed answer back to DreamSeed's page in the frame, which posts it to
+    Moodle from there; the course page then saves the activity."""
     moodle = lms_platform.moodle
     setup = CommittedCourse(personas, moodle, tool_base=live_server.url("alpha.localhost", ""))
     try:
@@ -82,9 +84,16 @@ def test_a_teacher_adds_a_test_from_the_lms_dialog(
             ).click()
         window = popup_info.value
         expect(window.get_by_role("heading", name="Add a DreamSeed test")).to_be_visible()
+        expect(window.get_by_text("The grade the LMS receives is a percentile")).to_be_visible()
         window.get_by_label("Linked quiz").check()
         window.get_by_role("button", name="Add to the course").click()
-        expect(window.get_by_role("heading", name="Activity added")).to_be_visible()
+
+        # Back in the LMS's course page: Moodle's return page ran in the frame and the course
+        # page saved the activity. The picker window says where to go.
+        expect(page.get_by_role("heading", name="Activity added: Linked quiz")).to_be_visible()
+        expect(window.get_by_role("heading", name="Test chosen")).to_be_visible()
+        [saved] = moodle.saved_activities
+        assert [item["title"] for item in saved["items"]] == ["Linked quiz"]
 
         [response] = moodle.deep_link_responses
         [item] = response["https://purl.imsglobal.org/spec/lti-dl/claim/content_items"]
@@ -97,3 +106,32 @@ def test_a_teacher_adds_a_test_from_the_lms_dialog(
             assert list(Assignment.objects.all()) == [setup.assignment]
     finally:
         setup.cleanup()
+
+
+@pytest.mark.browser
+def test_the_simulated_moodle_return_page_works_only_in_the_opening_frame(lms_platform, page):
+    """Like Moodle's contentitem_return.php: a valid response posted from a window of its own
+    (not the frame the course page opened) fails with Moodle's TypeError, and nothing is saved."""
+    import jwt as pyjwt
+
+    from dreamseed.lti.tests.platform import SigningKey
+
+    moodle = lms_platform.moodle
+    tool_key = SigningKey.new()
+    moodle.tool_jwks = {"keys": [tool_key.public_jwk]}
+    token = pyjwt.encode(
+        {"iss": moodle.client_id, "aud": moodle.issuer,
+         "https://purl.imsglobal.org/spec/lti-dl/claim/content_items": [{"title": "Quiz"}]},
+        tool_key.private_pem, algorithm="RS256", headers={"kid": tool_key.kid},
+    )  # fmt: skip
+    page.goto(moodle.base + "/nothing-here")  # on the LMS's origin, as the tool's window would be
+    page.set_content(
+        f'<form method="post" action="{moodle.deep_link_return_url("course-501")}">'
+        f'<input type="hidden" name="JWT" value="{token}"><button>Send</button></form>'
+    )
+    page.get_by_role("button", name="Send").click()
+    expect(
+        page.get_by_text("TypeError: window.processContentItemReturnData is not a function")
+    ).to_be_visible()
+    assert len(moodle.deep_link_responses) == 1  # the response itself was valid
+    assert moodle.saved_activities == []

@@ -93,3 +93,20 @@ def test_a_deep_linking_launch_without_the_roster_claim_keeps_the_roster_url(
     tool.follow(tool.launch(teacher(), course))
     tool.launch(teacher(), course, message_type="LtiDeepLinkingRequest", nrps=False)
     assert LtiContext.objects.get().memberships_url
+
+
+def test_the_frames_cookie_check_page_can_post_a_handed_back_deep_link_response(
+    canvas, lti_client, client_for, alpha_teacher
+):
+    # The new window keeps its opener through the login (no COOP same-origin on LTI pages), and
+    # the frame's page may post the picker's answer to the LMS (form-action lists its origins).
+    tool = lti_client(canvas)
+    page = tool.login(teacher(), new_window=False, headers={"Sec-Fetch-Dest": "iframe"})
+    assert page.status_code == 200
+    assert 'rel="opener"' in page.content.decode()
+    assert page["Cross-Origin-Opener-Policy"] == "unsafe-none"
+    form_action = page["Content-Security-Policy"].split("form-action")[1].split(";")[0]
+    assert canvas.platform.base_url in form_action
+    # Pages outside LTI keep the site's policy.
+    other = client_for(alpha_teacher).get("/")
+    assert other["Cross-Origin-Opener-Policy"] == "same-origin"
