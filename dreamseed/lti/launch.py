@@ -197,7 +197,7 @@ class SchoolToolConf(ToolConfAbstract):
             return None
         cache_key = (iss, client_id)
         if cache_key not in self._found:
-            platforms = LtiPlatform.objects.filter(issuer=iss)
+            platforms = LtiPlatform.objects.filter(issuer=iss, approved=True)
             if client_id:
                 found = platforms.filter(client_id=client_id).first()
             elif any_client:

@@ -53,6 +53,10 @@ class LtiPlatform(models.Model):
     # The addresses people open the LMS at. Canvas's issuer and login URLs are not where its
     # pages are (school.instructure.com), so the admin says which origins may frame DreamSeed.
     frame_origins = models.TextField(_("LMS web addresses"), blank=True)
+    # Registrations made by LTI Dynamic Registration wait for a school admin's approval before
+    # they take launches; those an admin typed in are approved as they are saved.
+    approved = models.BooleanField(_("approved"), default=True)
+    registered_dynamically = models.BooleanField(default=False, editable=False)
     created = models.DateTimeField(_("created"), auto_now_add=True)
     updated = models.DateTimeField(_("updated"), auto_now=True)
 

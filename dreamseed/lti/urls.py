@@ -18,7 +18,10 @@ urlpatterns = [
     path("platforms/new/", views.platform_create, name="platform_create"),
     path("platforms/<int:pk>/", views.platform_edit, name="platform_edit"),
     path("platforms/<int:pk>/delete/", views.platform_delete, name="platform_delete"),
+    path("platforms/<int:pk>/approve/", views.platform_approve, name="platform_approve"),
     path("keys/rotate/", views.key_rotate, name="key_rotate"),
+    # LTI Dynamic Registration: the URL an admin pastes into the LMS
+    path("register/<str:token>/", views.register, name="register"),
     # Teachers: LMS courses, roster sync, grade passback
     path("courses/", views.courses, name="courses"),
     path("courses/<int:pk>/sync/", views.course_roster_sync, name="roster_sync"),

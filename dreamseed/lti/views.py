@@ -30,7 +30,15 @@ from dreamseed.lti.launch import (
     SchoolOIDCLogin,
     SchoolToolConf,
 )
-from dreamseed.lti.models import LtiIdentity, PassbackStatus, Vendor, origin_of
+from dreamseed.lti.models import LtiIdentity, LtiPlatform, PassbackStatus, Vendor, origin_of
+from dreamseed.lti.registration import (
+    RegistrationFailed,
+    confirm_read,
+    confirm_sign,
+    dynamic_register,
+    registration_token_ok,
+    registration_url,
+)
 from dreamseed.lti.tasks import grade_passback
 
 log = logging.getLogger(__name__)
@@ -171,6 +179,13 @@ PROBLEMS = {
             "administrator can renew the licence on DreamSeed's Billing page."
         ),
     ),
+    "pending": (
+        gettext_lazy("This LMS waits for approval in DreamSeed"),
+        gettext_lazy(
+            "The LMS registered itself with DreamSeed, but a DreamSeed administrator of this "
+            "school has not approved it yet. Ask them to approve it under “LMS platforms”."
+        ),
+    ),
     "forbidden": (
         gettext_lazy("This page belongs to another person's launch"),
         gettext_lazy("Open DreamSeed again from your course."),
@@ -185,6 +200,7 @@ FORBIDDEN_CODES = {
     "seats",
     "read_only_new",
     "read_only",
+    "pending",
 }
 NOTICES = {
     "course_not_ready": (
@@ -241,6 +257,12 @@ def login(request):
     try:
         platform = oidc.check()
     except LaunchRejected as error:
+        iss = request.GET.get("iss") or request.POST.get("iss")
+        if (
+            error.code == "registration"
+            and LtiPlatform.objects.filter(issuer=str(iss or ""), approved=False).exists()
+        ):
+            error = LaunchRejected("pending", error.detail)
         return _rejected(request, error)
     params = _login_params(request)
     if not _on_this_host(request, params.get("target_link_uri")):
@@ -414,7 +436,7 @@ def deep_link(request, launch_id):
 def platform_list(request):
     context = {
         "platforms": selectors.platform_list(),
-        "urls": selectors.tool_urls(request),
+        "urls": {**selectors.tool_urls(request), "register": registration_url(request)},
         "keys": selectors.tool_keys(),
     }
     return render(request, "lti/platform_list.html", context)
@@ -463,6 +485,81 @@ def platform_delete(request, pk):
     services.platform_delete(platform=platform)
     messages.success(request, _("“%(name)s” was removed.") % {"name": platform})
     return redirect("lti:platforms")
+
+
+@admin_required
+@require_POST
+def platform_approve(request, pk):
+    platform = selectors.platform_get(pk=pk)
+    if not platform.approved:
+        platform.approved = True
+        platform.save(update_fields=["approved", "updated"])
+        messages.success(
+            request,
+            _("“%(name)s” is approved: launches from it work now.") % {"name": platform},
+        )
+    return redirect("lti:platform_edit", pk=platform.pk)
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+@lti_frameable
+def register(request, token):
+    """LTI Dynamic Registration, opened by the LMS (in its frame or a window) with its OpenID
+    configuration URL and a registration token. GET: what will happen, and a button; POST:
+    register with the LMS, save the platform pending approval, and tell the LMS to close."""
+    if not registration_token_ok(token):
+        return _registration_page(
+            request,
+            state="error",
+            error=_("This registration link has expired or is not this school's. Copy a fresh "
+                    "one from DreamSeed's “LMS platforms” page."),
+            status=403,
+        )  # fmt: skip
+    if request.method == "GET":
+        openid_configuration = request.GET.get("openid_configuration", "")
+        if not openid_configuration:
+            return _registration_page(
+                request,
+                state="error",
+                error=_("Paste this address into your LMS's LTI 1.3 dynamic registration "
+                        "(Moodle: “Add LTI Advantage”; Canvas: “LTI Registration”); opening "
+                        "it directly does nothing."),
+                status=400,
+            )  # fmt: skip
+        confirm = confirm_sign(
+            openid_configuration=openid_configuration,
+            registration_token=request.GET.get("registration_token", ""),
+        )
+        return _registration_page(
+            request, state="confirm", confirm=confirm, lms=origin_of(openid_configuration)
+        )
+    payload = confirm_read(request.POST.get("confirm", ""))
+    lms = origin_of(payload["openid_configuration"]) if payload else None
+    if payload is None:
+        return _registration_page(
+            request,
+            state="error",
+            error=_("This page has expired. Start the registration again from the LMS."),
+            status=400,
+        )
+    try:
+        platform = dynamic_register(
+            request=request,
+            openid_configuration=payload["openid_configuration"],
+            registration_token=payload["registration_token"],
+        )
+    except RegistrationFailed as error:
+        return _registration_page(request, state="error", error=str(error), status=400, lms=lms)
+    return _registration_page(request, state="done", platform=platform, lms=lms)
+
+
+def _registration_page(request, *, state, status=200, **context):
+    response = render(request, "lti/register.html", {"state": state, **context}, status=status)
+    lms = context.get("lms")
+    if lms:  # the confirmation form posts to DreamSeed itself; the LMS may frame the page
+        response.lti_frame_origins = [lms]
+    return response
 
 
 @admin_required

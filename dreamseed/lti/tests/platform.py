@@ -155,9 +155,55 @@ class Lms:
         self.token_requests: list[dict] = []
         self.deep_link_responses: list[dict] = []  # every verified response posted to us
         self.saved_activities: list[dict] = []  # what the course page actually saved (Moodle)
+        # LTI Dynamic Registration: tokens the LMS handed out (single use), requests received.
+        self.registration_tokens: set[str] = set()
+        self.registrations: list[dict] = []
         self.lock = threading.Lock()
 
     # --- URLs in this LMS's shape ---
+
+    @property
+    def openid_configuration_url(self) -> str:
+        if self.kind == "canvas":
+            return f"{self.base}/api/lti/security/openid-configuration"
+        return f"{self.base}/mod/lti/openid-configuration.php"
+
+    @property
+    def registration_endpoint(self) -> str:
+        if self.kind == "canvas":
+            return f"{self.base}/api/lti/registrations"
+        return f"{self.base}/mod/lti/openid-registration.php"
+
+    def start_registration(self) -> str:
+        """An admin pasted the tool's registration URL: the token the LMS sends with it."""
+        token = secrets.token_urlsafe(24)
+        self.registration_tokens.add(token)
+        return token
+
+    def openid_configuration(self) -> dict:
+        return {
+            "issuer": self.issuer,
+            "authorization_endpoint": self.auth_login_url,
+            "token_endpoint": self.token_url,
+            "jwks_uri": self.jwks_url,
+            "registration_endpoint": self.registration_endpoint,
+            "scopes_supported": ["openid", *ALL_SCOPES],
+            "response_types_supported": ["id_token"],
+            "subject_types_supported": ["public", "pairwise"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+            "token_endpoint_auth_signing_alg_values_supported": ["RS256"],
+            "claims_supported": ["iss", "aud", "sub", "name", "given_name", "family_name", "email"],
+            "https://purl.imsglobal.org/spec/lti-platform-configuration": {
+                "product_family_code": self.kind,
+                "version": "cloud" if self.kind == "canvas" else "4.3",
+                "messages_supported": [
+                    {"type": "LtiResourceLinkRequest"},
+                    {"type": "LtiDeepLinkingRequest"},
+                ],
+                "variables": [],
+            },
+        }
 
     def lineitems_url(self, course_id: str) -> str:
         if self.kind == "canvas":
@@ -435,6 +481,19 @@ def _moodle_return_page(items: list) -> bytes:
     ).encode()
 
 
+REGISTRATION_FIELDS = (
+    "application_type",
+    "response_types",
+    "grant_types",
+    "initiate_login_uri",
+    "redirect_uris",
+    "jwks_uri",
+    "token_endpoint_auth_method",
+    "domain",
+    "target_link_uri",
+)
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -493,6 +552,12 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(200, {"saved": True})
         if path == "/initiate":
             return self._initiate(lms, query.get("hint", ""))
+        if path in ("/api/lti/security/openid-configuration", "/mod/lti/openid-configuration.php"):
+            if self._registration_token(lms, consume=False) is None:
+                return self._json(401, {"error": "invalid registration token"})
+            return self._json(200, lms.openid_configuration())
+        if path in ("/api/lti/registrations", "/mod/lti/openid-registration.php"):
+            return self._register(lms, method)
         if path in ("/login/oauth2/token", "/mod/lti/token.php") and method == "POST":
             return self._token(lms, self._form())
         if re.search(r"/(line_items|lineitems)$", path):
@@ -558,6 +623,73 @@ class _Handler(BaseHTTPRequestHandler):
         )
         fields = {"id_token": token, "state": params["state"]}
         return self._send(200, _auto_post(params["redirect_uri"], fields, "Signing in"))
+
+    # --- LTI Dynamic Registration ---
+
+    def _registration_token(self, lms: Lms, *, consume: bool) -> str | None:
+        auth = self.headers.get("Authorization", "")
+        token = auth[len("Bearer ") :] if auth.startswith("Bearer ") else ""
+        with lms.lock:
+            if token not in lms.registration_tokens:
+                return None
+            if consume:
+                lms.registration_tokens.discard(token)
+        return token
+
+    def _register(self, lms: Lms, method: str):
+        if method != "POST":
+            return self._json(405, {"error": "POST only"})
+        body = self._body()
+        if self._registration_token(lms, consume=True) is None:
+            return self._json(401, {"error": "invalid registration token"})
+        if self.headers.get("Content-Type") != "application/json":
+            return self._json(415, {"error": "application/json required"})
+        try:
+            request = json.loads(body)
+        except ValueError:
+            return self._json(400, {"error": "invalid_client_metadata"})
+        tool = request.get("https://purl.imsglobal.org/spec/lti-tool-configuration") or {}
+        problems = [
+            name
+            for name in REGISTRATION_FIELDS
+            if not self._registration_field_ok(request, tool, name)
+        ]
+        if problems:
+            return self._json(
+                400,
+                {"error": "invalid_client_metadata", "error_description": ", ".join(problems)},
+            )
+        lms.registrations.append(request)
+        lms.tool_login_url = request["initiate_login_uri"]
+        lms.tool_launch_url = request["redirect_uris"][0]
+        answer = {
+            **request,
+            "client_id": lms.client_id,
+            "https://purl.imsglobal.org/spec/lti-tool-configuration": {
+                **tool,
+                "deployment_id": lms.deployment_id,
+            },
+        }
+        return self._json(200, answer)
+
+    @staticmethod
+    def _registration_field_ok(request: dict, tool: dict, name: str) -> bool:
+        checks = {
+            "application_type": lambda: request.get("application_type") == "web",
+            "response_types": lambda: request.get("response_types") == ["id_token"],
+            "grant_types": lambda: (
+                set(request.get("grant_types") or []) >= {"implicit", "client_credentials"}
+            ),
+            "initiate_login_uri": lambda: bool(request.get("initiate_login_uri")),
+            "redirect_uris": lambda: bool(request.get("redirect_uris")),
+            "jwks_uri": lambda: bool(request.get("jwks_uri")),
+            "token_endpoint_auth_method": lambda: (
+                request.get("token_endpoint_auth_method") == "private_key_jwt"
+            ),
+            "domain": lambda: bool(tool.get("domain")),
+            "target_link_uri": lambda: bool(tool.get("target_link_uri")),
+        }
+        return checks[name]()
 
     # --- OAuth2 client credentials ---
 
