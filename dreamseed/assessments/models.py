@@ -131,8 +131,9 @@ class Assignment(models.Model):
 
 
 class Accommodation(models.Model):
+    # No index of its own: one_accommodation starts with this column.
     assignment = models.ForeignKey(
-        Assignment, on_delete=models.CASCADE, related_name="accommodations"
+        Assignment, on_delete=models.CASCADE, related_name="accommodations", db_index=False
     )
     student = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"

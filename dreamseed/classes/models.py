@@ -95,8 +95,13 @@ class Class(models.Model):
 class ClassTeacher(models.Model):
     """A teacher (or co-teacher) of a class."""
 
+    # No index of its own: classes_one_link_per_teacher starts with this column.
     school_class = models.ForeignKey(
-        Class, on_delete=models.CASCADE, related_name="teacher_links", verbose_name=_("class")
+        Class,
+        on_delete=models.CASCADE,
+        related_name="teacher_links",
+        verbose_name=_("class"),
+        db_index=False,
     )
     teacher = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -120,8 +125,13 @@ class ClassTeacher(models.Model):
 
 
 class Enrollment(models.Model):
+    # No index of its own: classes_enrolled_once starts with this column.
     school_class = models.ForeignKey(
-        Class, on_delete=models.CASCADE, related_name="enrollments", verbose_name=_("class")
+        Class,
+        on_delete=models.CASCADE,
+        related_name="enrollments",
+        verbose_name=_("class"),
+        db_index=False,
     )
     student = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -104,7 +104,10 @@ class Item(models.Model):
 
 
 class ItemVersion(models.Model):
-    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="versions")
+    # No index of its own: item_version_number_unique starts with this column.
+    item = models.ForeignKey(
+        Item, on_delete=models.CASCADE, related_name="versions", db_index=False
+    )
     number = models.PositiveIntegerField()
     # Sanitised HTML (paragraphs, emphasis, lists, images; math as $...$ LaTeX rendered by KaTeX).
     stem = models.TextField(_("stem"))
@@ -394,7 +397,10 @@ CALIBRATION_OUTCOMES = (
 class CalibrationResult(models.Model):
     """One item of a run: its parameters when the run was started, and the new estimates."""
 
-    run = models.ForeignKey(CalibrationRun, on_delete=models.CASCADE, related_name="results")
+    # No index of its own: calibration_result_once starts with this column.
+    run = models.ForeignKey(
+        CalibrationRun, on_delete=models.CASCADE, related_name="results", db_index=False
+    )
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="calibration_results")
     old_status = models.CharField(max_length=10, choices=ItemStatus.choices)
     old_model = models.CharField(max_length=3, choices=IrtModel.choices)

@@ -90,7 +90,10 @@ class LtiPlatform(models.Model):
 class LtiDeployment(models.Model):
     """A deployment id the LMS sends in launches (Canvas: one per account or course install)."""
 
-    platform = models.ForeignKey(LtiPlatform, on_delete=models.CASCADE, related_name="deployments")
+    # No index of its own: lti_deployment_unique starts with this column.
+    platform = models.ForeignKey(
+        LtiPlatform, on_delete=models.CASCADE, related_name="deployments", db_index=False
+    )
     deployment_id = models.CharField(_("deployment ID"), max_length=255)
 
     class Meta:
@@ -136,7 +139,10 @@ class LtiToolKey(models.Model):
 class LtiIdentity(models.Model):
     """An LMS person (issuer's `sub`) and the one DreamSeed user they are here."""
 
-    platform = models.ForeignKey(LtiPlatform, on_delete=models.CASCADE, related_name="identities")
+    # No index of its own: lti_identity_unique starts with this column.
+    platform = models.ForeignKey(
+        LtiPlatform, on_delete=models.CASCADE, related_name="identities", db_index=False
+    )
     sub = models.CharField(max_length=255)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="lti_identities"
@@ -156,7 +162,10 @@ class LtiIdentity(models.Model):
 class LtiContext(models.Model):
     """An LMS course and the DreamSeed class it is."""
 
-    platform = models.ForeignKey(LtiPlatform, on_delete=models.CASCADE, related_name="contexts")
+    # No index of its own: lti_context_unique starts with this column.
+    platform = models.ForeignKey(
+        LtiPlatform, on_delete=models.CASCADE, related_name="contexts", db_index=False
+    )
     context_id = models.CharField(max_length=255)
     school_class = models.ForeignKey(
         "classes.Class", on_delete=models.CASCADE, related_name="lti_contexts"
@@ -188,8 +197,9 @@ class LtiResourceLink(models.Model):
     passback happens later, in a worker, with no launch at hand.
     """
 
+    # No index of its own: lti_resource_link_unique starts with this column.
     platform = models.ForeignKey(
-        LtiPlatform, on_delete=models.CASCADE, related_name="resource_links"
+        LtiPlatform, on_delete=models.CASCADE, related_name="resource_links", db_index=False
     )
     resource_link_id = models.CharField(max_length=255)
     context = models.ForeignKey(
@@ -234,8 +244,12 @@ class PassbackStatus(models.TextChoices):
 class GradePassback(models.Model):
     """Sending one finished session's score to one LMS line item."""
 
+    # No index of its own: lti_one_passback_per_link starts with this column.
     session = models.ForeignKey(
-        "assessments.ExamSession", on_delete=models.CASCADE, related_name="grade_passbacks"
+        "assessments.ExamSession",
+        on_delete=models.CASCADE,
+        related_name="grade_passbacks",
+        db_index=False,
     )
     resource_link = models.ForeignKey(
         LtiResourceLink, on_delete=models.CASCADE, related_name="grade_passbacks"

@@ -42,6 +42,7 @@ class AuditTarget(models.TextChoices):
 
 
 class AuditEvent(models.Model):
+    # No index of its own: the (actor, …) index starts with this column.
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -49,9 +50,11 @@ class AuditEvent(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("who"),
+        db_index=False,
     )
     actor_name = models.CharField(_("who"), max_length=255)
     action = models.CharField(_("action"), max_length=16, choices=AuditAction.choices)
+    # No index of its own: the (student, …) index starts with this column.
     student = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -59,6 +62,7 @@ class AuditEvent(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("student"),
+        db_index=False,
     )
     student_name = models.CharField(_("student"), max_length=255, blank=True)
     what = models.CharField(_("what"), max_length=32, choices=AuditTarget.choices)
