@@ -9,6 +9,7 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("welcome/<str:token>/", views.handoff, name="handoff"),
+    path("badge/<str:token>/", views.badge_sign_in, name="badge"),
     path(
         "password/change/",
         auth_views.PasswordChangeView.as_view(

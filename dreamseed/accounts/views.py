@@ -7,8 +7,10 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from dreamseed.accounts import badges
 from dreamseed.accounts.forms import LoginForm, StaffAddForm
 from dreamseed.accounts.models import STAFF_ROLES, User
 from dreamseed.accounts.permissions import admin_required
@@ -49,6 +51,25 @@ def handoff(request, token):
     login(request, user, backend=MODEL_BACKEND)
     messages.success(request, _("Welcome to %(school)s!") % {"school": request.tenant.name})
     return redirect("dashboard")
+
+
+@never_cache
+def badge_sign_in(request, token):
+    """The sign-in slip's QR code: a page with one button (so that a link preview or a scanner
+    app fetching the address signs nobody in), whose POST signs the student in."""
+    address = request.META.get("REMOTE_ADDR", "")
+    if badges.badge_throttled(address=address):
+        response = render(request, "accounts/badge.html", {"throttled": True}, status=429)
+        response["Retry-After"] = str(badges.THROTTLE_SECONDS)
+        return response
+    student = badges.badge_student(token=token)
+    if student is None:
+        badges.badge_failure_record(address=address)
+        return render(request, "accounts/badge.html", {"invalid": True}, status=404)
+    if request.method == "POST":
+        login(request, student, backend=MODEL_BACKEND)
+        return redirect("dashboard")
+    return render(request, "accounts/badge.html", {"student": student})
 
 
 def _base_url(request) -> str:

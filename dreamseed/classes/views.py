@@ -11,10 +11,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from dreamseed.accounts import badges
 from dreamseed.accounts.models import User
 from dreamseed.accounts.permissions import staff_required, student_required
 from dreamseed.assessments.models import ExamSession
@@ -285,12 +287,26 @@ def class_unenroll(request, pk: int):
 
 
 def _render_slips(request, credentials, *, school_class=None):
-    """The printable slips. Passwords appear only in this response, which no cache may keep."""
+    """The printable slips. Passwords appear only in this response, which no cache may keep.
+
+    Each slip has a QR code that signs the student in without typing (dreamseed/accounts/
+    badges.py); the new passwords revoke the codes of slips printed before."""
+    slips = []
+    for credential in credentials:
+        student = credential.student
+        url = request.build_absolute_uri(
+            reverse("accounts:badge", args=[badges.badge_token(student=student)])
+        )
+        name = student.get_full_name() or student.username
+        title = _("QR code that signs %(name)s in") % {"name": name}
+        # segno escapes the title; the rest of the SVG is its own path data.
+        slips.append((credential, mark_safe(badges.badge_svg(url, title=title)), url))
     response = render(
         request,
         "classes/slips.html",
         {
             "credentials": credentials,
+            "slips": slips,
             "school_class": school_class,
             "sign_in_url": request.build_absolute_uri(reverse("accounts:login")),
         },
