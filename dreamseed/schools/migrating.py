@@ -52,13 +52,19 @@ def _plan_replayable(plan) -> bool:
 def _plan_sql(plan, state):
     """The SQL `plan` runs from `state` (as `sqlmigrate` writes it), and the state after it.
 
-    Made in the first school that needs it; the schema editor may read that school's catalogue
-    (constraint names), which every school cloned from the same template shares."""
+    Made in the first school that needs it, and run there one migration at a time as it is
+    made: the schema editor reads the school's catalogue (the names of constraints and indexes
+    an earlier migration of the same plan created), which must then hold what those migrations
+    made. Every school cloned from the same template has the same names. Call it inside a
+    transaction; the caller records the migrations."""
     state = state.clone()
     statements = []
     for migration, _backwards in plan:
         with connection.schema_editor(collect_sql=True, atomic=False) as editor:
             state = migration.apply(state, editor, collect_sql=True)
+        if editor.collected_sql:
+            with connection.cursor() as cursor:
+                cursor.execute("\n".join(editor.collected_sql))
         statements.extend(editor.collected_sql)
     return statements, state
 
@@ -107,10 +113,10 @@ def schema_migrate(schema_name: str, *, replay: bool = True) -> SchemaOutcome:
             _states[key] = {"state": state}
         cached = _states[key]
         if replay and _plan_replayable(plan):
-            if "sql" not in cached:
-                cached["sql"], cached["after"] = _plan_sql(plan, cached["state"])
             with transaction.atomic(), connection.cursor() as cursor:
-                if cached["sql"]:
+                if "sql" not in cached:  # made (and run) in this school
+                    cached["sql"], cached["after"] = _plan_sql(plan, cached["state"])
+                elif cached["sql"]:
                     cursor.execute("\n".join(cached["sql"]))
                 rows = ", ".join(["(%s, %s, now())"] * len(plan))
                 cursor.execute(
