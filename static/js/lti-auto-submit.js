@@ -26,9 +26,8 @@
     if (event.origin !== origin || event.source !== opener) return;
     if (!event.data || event.data.type !== "dreamseed:deep-link-received") return;
     received = true;
-    var sending = form.querySelector("[data-state=sending]");
     var handed = document.querySelector("[data-state=handed-back]");
-    if (sending) sending.hidden = true;
+    form.hidden = true; // nothing left to send from here
     if (handed) handed.hidden = false;
     window.setTimeout(function () {
       window.close();

@@ -470,7 +470,8 @@ def _moodle_return_page(items: list) -> bytes:
     """contentitem_return.php: hands the items to the page that opened the tool's frame."""
     data = json.dumps(items).replace("<", "\\u003c")
     return (
-        "<!doctype html><html><head><title>Content item return</title></head><body>"
+        '<!doctype html><html><head><meta charset="utf-8"><title>Content item return</title>'
+        "</head><body>"
         "<p id='status'>Adding…</p><script>"
         f"var items = {data};"
         "try { window.parent.processContentItemReturnData(items);"

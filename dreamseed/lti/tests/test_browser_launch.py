@@ -92,6 +92,7 @@ def test_a_teacher_adds_a_test_from_the_lms_dialog(
         # page saved the activity. The picker window says where to go.
         expect(page.get_by_role("heading", name="Activity added: Linked quiz")).to_be_visible()
         expect(window.get_by_role("heading", name="Test chosen")).to_be_visible()
+        expect(window.get_by_role("button", name="Continue")).to_be_hidden()
         [saved] = moodle.saved_activities
         assert [item["title"] for item in saved["items"]] == ["Linked quiz"]
 
