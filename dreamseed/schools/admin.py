@@ -132,6 +132,17 @@ class SchoolAdmin(TenantAdminMixin, admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("name", "schema_name", "created")}),
         (
+            _("Administrator's e-mail"),
+            {
+                "description": _(
+                    "Until it is confirmed (the link mailed at signup) the school cannot invite "
+                    "anyone or buy seats. Set the date by hand only after checking the address "
+                    "belongs to the school."
+                ),
+                "fields": ("admin_email", "email_confirmed_at"),
+            },
+        ),
+        (
             _("Licence"),
             {
                 "description": _(

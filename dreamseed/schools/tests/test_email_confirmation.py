@@ -125,3 +125,13 @@ def test_schools_the_platform_made_are_confirmed(client_for, alpha_admin):
     assert school.email_confirmed_at is not None and school.email_confirmed_at <= timezone.now()
     response = client_for(alpha_admin).get("/accounts/staff/")
     assert "Confirm your e-mail address" not in response.text
+
+
+def test_the_operator_sees_and_can_set_the_confirmation(signed_up, public_client):
+    with in_schema("public"):
+        operator = User.objects.create_superuser("ops", "ops@dreamseed.example", "x-long-pass")
+        public_client.force_login(operator, backend="dreamseed.accounts.backends.AccountBackend")
+    school = School.objects.get(schema_name="maple_ridge")
+    page = public_client.get(f"/operator/schools/school/{school.pk}/change/")
+    assert page.status_code == 200
+    assert "rosa@maple.example" in page.text and "email_confirmed_at" in page.text
