@@ -58,6 +58,10 @@ def test_teacher_class_item_bank_and_report_pages_are_accessible(live_server, fi
             f"/classes/{class_pk}/",
             f"/classes/{class_pk}/import/",
             f"/classes/{class_pk}/statistics/",
+            f"/classes/{class_pk}/groups/",
+            f"/classes/students/{session.student_id}/",  # history and growth chart
+            f"/tests/assignments/{assignment.pk}/results/",
+            "/",  # the teacher's home: what needs attention
             "/items/",
             f"/items/{item.pk}/",
             "/items/new/",
@@ -93,7 +97,7 @@ def test_admin_billing_lms_and_account_pages_are_accessible(live_server, finishe
 @pytest.mark.browser
 def test_the_students_my_tests_page_is_accessible(live_server, finished_test, page):
     _sign_in(page, live_server, "sara")
-    _visit(page, live_server, ["/tests/mine/", "/classes/mine/"])
+    _visit(page, live_server, ["/tests/mine/", "/classes/mine/", "/classes/mine/results/"])
 
 
 @pytest.fixture
