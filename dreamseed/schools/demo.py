@@ -41,7 +41,6 @@ class DemoLogins:
     password: str = DEMO_PASSWORD
 
 
-@transaction.atomic
 def demo_seed(*, students: int = 30) -> DemoLogins:
     platform_bootstrap()
     school = School.objects.filter(schema_name=school_schema_name(DEMO_SUBDOMAIN)).first()
@@ -58,7 +57,9 @@ def demo_seed(*, students: int = 30) -> DemoLogins:
     rng = random.Random(2026)
     # One hash for every demo account: hashing is deliberately slow (~0.3 s each).
     password_hash = make_password(DEMO_PASSWORD)
-    with tenant_context(school):
+    # The school's own transaction commits inside its schema: work queued with on_commit (a
+    # finished demo sitting's grade passback check) then runs there, not in the public schema.
+    with tenant_context(school), transaction.atomic():
         teachers = [
             _ensure_user("teacher1@demo.example", "Grace", "Hopper", Role.TEACHER, password_hash),
             _ensure_user("teacher2@demo.example", "Min-seo", "Park", Role.TEACHER, password_hash),
