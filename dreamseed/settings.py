@@ -162,10 +162,12 @@ TENANT_HOST_CACHE_SECONDS = 0 if TESTING else env_int("TENANT_HOST_CACHE_SECONDS
 
 MIDDLEWARE = [
     "dreamseed.core.middleware.HealthCheckMiddleware",
+    # Static files are the same for every school: served before the tenant lookup, so they
+    # need no database (the "back in a moment" page keeps its stylesheet during an outage).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "dreamseed.schools.middleware.CachedTenantMiddleware",
     "dreamseed.core.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
