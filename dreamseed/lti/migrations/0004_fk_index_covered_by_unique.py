@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('assessments', '0006_fk_index_covered_by_unique'),
-        ('lti', '0002_roster_sync_error'),
+        ('lti', '0003_dynamic_registration'),
     ]
 
     operations = [
