@@ -210,16 +210,19 @@ def _expected_given_score(items, scores, p_grid, weights):
 def _remove_item(full, p, q):
     """Score distribution without one item, from f_k = g_k q + g_{k-1} p (shapes (n, K, Q))."""
     size = full.shape[1]
-    forward = np.zeros_like(full)  # from k = 0 upwards: g_k = (f_k - g_{k-1} p) / q
-    safe_q = np.maximum(q, 1e-300)
-    forward[:, 0] = full[:, 0] / safe_q
-    for k in range(1, size):
-        forward[:, k] = (full[:, k] - forward[:, k - 1] * p) / safe_q
-    backward = np.zeros_like(full)  # from the top down: g_{k-1} = (f_k - g_k q) / p
-    safe_p = np.maximum(p, 1e-300)
-    for k in range(size - 1, 0, -1):
-        upper = backward[:, k] if k < size - 1 else 0.0
-        backward[:, k - 1] = (full[:, k] - upper * q) / safe_p
+    # Both recursions are computed everywhere and the stable one is kept per node; the other
+    # may overflow where its divisor is tiny, which is expected and discarded below.
+    with np.errstate(over="ignore", invalid="ignore"):
+        forward = np.zeros_like(full)  # from k = 0 upwards: g_k = (f_k - g_{k-1} p) / q
+        safe_q = np.maximum(q, 1e-300)
+        forward[:, 0] = full[:, 0] / safe_q
+        for k in range(1, size):
+            forward[:, k] = (full[:, k] - forward[:, k - 1] * p) / safe_q
+        backward = np.zeros_like(full)  # from the top down: g_{k-1} = (f_k - g_k q) / p
+        safe_p = np.maximum(p, 1e-300)
+        for k in range(size - 1, 0, -1):
+            upper = backward[:, k] if k < size - 1 else 0.0
+            backward[:, k - 1] = (full[:, k] - upper * q) / safe_p
     use_forward = (q >= 0.5)[:, None, :]
     return np.clip(np.where(use_forward, forward, backward), 0.0, None)
 
