@@ -356,7 +356,16 @@ CELERY_BEAT_SCHEDULE: dict = {
 CELERY_TIMEZONE = TIME_ZONE
 # A task whose worker died (acks_late) is redelivered once unacknowledged this long: above the
 # longest hard time limit (report bundles, 660 s), or tasks would run twice.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 900)}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 900),
+    # A publisher that cannot reach the broker gives up after one quick retry (about 0.6 s,
+    # instead of 6 s of back-off inside the request): the task stays in the outbox
+    # (dreamseed/outbox) and is sent when the broker is back.
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
 REPORTS_RETENTION_DAYS = env_int("REPORTS_RETENTION_DAYS", 7)
 # The task outbox (dreamseed/outbox): tasks kept while the broker is down are published by this
 # beat job; one published but never started (a broker that lost its queue) is published again
