@@ -280,6 +280,10 @@ QUERY_BUDGETS = [
     ("/classes/students/{student}/", 14),
     # classes with sign-in numbers, their teachers, results of every class (no audit row)
     ("/classes/statistics/", 7),
+    # the API: class, teachers, summary, tests, students, areas, audit row
+    ("/api/classes/{pk}/statistics/", 13),
+    # student, sittings, classes, areas, audit row
+    ("/api/students/{student}/results/", 11),
 ]
 
 
