@@ -12,8 +12,10 @@ MO_FILES := $(PO_FILES:.po=.mo)
 run: $(STAMP) compilemessages
 	$(PY) -m dreamseed.devstack run
 
+# Coverage: a report printed after the tests (files below 100 %), no threshold; `make test COV=` skips it.
+COV ?= --cov --cov-report=term
 test: $(STAMP) compilemessages
-	$(PY) -m dreamseed.devstack test $(ARGS)
+	$(PY) -m dreamseed.devstack test $(COV) $(ARGS)
 
 stop:
 	-$(PY) -m dreamseed.devstack down
@@ -43,6 +45,7 @@ messages: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/djlint templates dreamseed --lint
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format .

@@ -202,9 +202,21 @@ def _manage(*args: str, env: dict | None = None) -> None:
     subprocess.run([sys.executable, str(BASE_DIR / "manage.py"), *args], check=True, env=env)
 
 
+def run_env() -> dict:
+    """The environment of `make run`'s processes: DEBUG on, and e-mail (invitations, password
+    resets, licence notices) written as files to .dev/mail/, a folder created here, unless
+    EMAIL_BACKEND / EMAIL_FILE_PATH are set already."""
+    env = {**os.environ, "DEBUG": os.environ.get("DEBUG", "1")}
+    env.setdefault("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+    env.setdefault("EMAIL_FILE_PATH", str(DEV_DIR / "mail"))
+    if env["EMAIL_BACKEND"].endswith("filebased.EmailBackend"):
+        Path(env["EMAIL_FILE_PATH"]).mkdir(parents=True, exist_ok=True)
+    return env
+
+
 def run() -> int:
     up()
-    env = {**os.environ, "DEBUG": os.environ.get("DEBUG", "1")}
+    env = run_env()
     _manage("migrate_schemas", "--noinput", "-v", "0", env=env)
     _manage("platform_bootstrap", env=env)
     _manage("seed_demo", "--port", str(WEB_PORT), env=env)
@@ -219,6 +231,8 @@ def run() -> int:
         name: subprocess.Popen(cmd, env=env, cwd=BASE_DIR) for name, cmd in commands.items()
     }
     _log(f"web on http://localhost:{WEB_PORT}/ and http://demo.localhost:{WEB_PORT}/")
+    if env["EMAIL_BACKEND"].endswith("filebased.EmailBackend"):
+        _log(f"e-mails (invitations, password resets) are written to {env['EMAIL_FILE_PATH']}/")
     _log("Ctrl-C stops everything")
 
     stopping = False
