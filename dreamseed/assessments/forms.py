@@ -5,7 +5,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from dreamseed.assessments.models import Accommodation, Assessment
+from dreamseed.assessments.models import Accommodation, Assessment, Estimator, ExposureControl
+from dreamseed.assessments.pools import pool_items_query
 from dreamseed.itembank.models import Item, ItemStatus
 
 _TARGET = re.compile(r"^\s*(?P<area>[^:]+?)\s*:\s*(?P<share>\d+(?:\.\d+)?)\s*%?\s*$")
@@ -20,6 +21,46 @@ def _content_area_choices():
         .order_by("content_area")
     )
     return [(area, area) for area in areas]
+
+
+# Starting points for a new test: a server-side choice (/tests/new/?preset=placement) that fills
+# the form's fields; the teacher may change any of them before saving.
+PRESETS = {
+    "placement": {
+        "label": _("Placement, 15–20 items"),
+        "help": _(
+            "Places each student on the scale: at least 15 questions, stops once the score is "
+            "precise (standard error 0.3) or at 20."
+        ),
+        "values": {
+            "min_items": 15, "max_items": 20, "se_target": 0.3, "estimator": Estimator.EAP,
+            "exposure_control": ExposureControl.RANDOMESQUE, "randomesque_k": 5,
+        },
+    },
+    "quick_check": {
+        "label": _("Quick check, 10 items"),
+        "help": _("A short check during a unit: exactly 10 questions, about 10 minutes."),
+        "values": {
+            "min_items": 10, "max_items": 10, "se_target": None, "estimator": Estimator.EAP,
+            "exposure_control": ExposureControl.RANDOMESQUE, "randomesque_k": 3,
+        },
+    },
+}  # fmt: skip
+
+# The fields most teachers set; the rest sit under "Advanced IRT settings".
+BASIC_FIELDS = (
+    "name",
+    "instructions",
+    "subject",
+    "grade",
+    "content_areas",
+    "min_items",
+    "max_items",
+    "time_limit_minutes",
+    "show_results_to_students",
+)
+# The fields that choose the item pool (see pools._apply_filters).
+POOL_FIELDS = ("subject", "grade", "content_areas", "irt_model", "b_min", "b_max")
 
 
 class AssessmentForm(forms.ModelForm):
@@ -66,9 +107,12 @@ class AssessmentForm(forms.ModelForm):
         ]
         widgets = {"instructions": forms.Textarea(attrs={"rows": 4})}
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, preset: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["content_areas"].choices = _content_area_choices()
+        self.preset = preset if preset in PRESETS and not self.instance.pk else None
+        if self.preset and not self.is_bound:
+            self.initial.update(PRESETS[self.preset]["values"])
         if self.instance.pk and self.instance.content_targets:
             self.initial["content_targets_text"] = "\n".join(
                 f"{area}: {share * 100:g}" for area, share in self.instance.content_targets.items()
@@ -148,6 +192,32 @@ class AssessmentForm(forms.ModelForm):
         if b_min is not None and b_max is not None and b_min >= b_max:
             self.add_error("b_max", _("The highest difficulty must be above the lowest."))
         return cleaned
+
+    def basic_fields(self):
+        return [self[name] for name in BASIC_FIELDS]
+
+    def advanced_fields(self):
+        return [field for field in self.visible_fields() if field.name not in BASIC_FIELDS]
+
+    def advanced_has_errors(self) -> bool:
+        return any(field.errors for field in self.advanced_fields())
+
+    def _value(self, name):
+        """A setting as the page shows it: cleaned when valid, else the initial or saved value."""
+        if self.is_bound and name in getattr(self, "cleaned_data", {}):
+            return self.cleaned_data[name]
+        if not self.is_bound and name in self.initial:
+            return self.initial[name]
+        return getattr(self.instance, name)
+
+    def pool_size(self) -> int:
+        """How many active items the pool filters on the page match, before anything is saved."""
+        draft = Assessment(**{name: self._value(name) for name in POOL_FIELDS})
+        return pool_items_query(draft).count()
+
+    def min_items_value(self) -> int:
+        value = self._value("min_items")
+        return value if isinstance(value, int) and value > 0 else 1
 
     def save(self, commit=True):
         self.instance.content_targets = self.cleaned_data.get("content_targets_text") or {}

@@ -19,7 +19,7 @@ from dreamseed.accounts.permissions import staff_required, student_required
 from dreamseed.assessments import selectors
 from dreamseed.assessments.charts import assignment_distribution_svg, session_trajectory_svg
 from dreamseed.assessments.engagement import progress_with_engagement, session_engagement
-from dreamseed.assessments.forms import AccommodationForm, AssessmentForm, AssignForm
+from dreamseed.assessments.forms import PRESETS, AccommodationForm, AssessmentForm, AssignForm
 from dreamseed.assessments.models import Accommodation, Assignment, SessionStatus
 from dreamseed.assessments.pools import pool_items_query, version_for_display
 from dreamseed.assessments.services import (
@@ -43,18 +43,44 @@ def assessment_list(request):
     return render(request, "assessments/assessment_list.html", {"assessments": assessments})
 
 
+def _blueprint_page(request, form, *, assessment=None):
+    """The blueprint form (new or edit): saves a valid form, unless its item pool is empty or
+    smaller than the test's minimum length and the teacher has not confirmed with "Save anyway"
+    (so the warning comes before saving, not after)."""
+    if request.method == "POST" and form.is_valid():
+        if form.pool_size() >= form.min_items_value() or request.POST.get("confirm_pool"):
+            return None
+        confirm_pool = True
+    else:
+        confirm_pool = False
+    pool_size = form.pool_size()
+    context = {
+        "form": form,
+        "assessment": assessment,
+        "pool_size": pool_size,
+        "pool_too_small": pool_size < form.min_items_value(),
+        "confirm_pool": confirm_pool,
+        "presets": [
+            {"key": key, "label": preset["label"], "help": preset["help"]}
+            for key, preset in PRESETS.items()
+        ],
+    }
+    status = 400 if form.errors else 200
+    return render(request, "assessments/assessment_form.html", context, status=status)
+
+
 @staff_required
 def assessment_create(request):
-    form = AssessmentForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        form.instance.created_by = request.user
-        assessment = form.save()
-        messages.success(
-            request, _("Test “%(name)s” created. Now assign it to a class.") % {"name": assessment}
-        )
-        return redirect("assessments:detail", pk=assessment.pk)
-    status = 400 if form.errors else 200
-    return render(request, "assessments/assessment_form.html", {"form": form}, status=status)
+    form = AssessmentForm(request.POST or None, preset=request.GET.get("preset"))
+    page = _blueprint_page(request, form)
+    if page is not None:
+        return page
+    form.instance.created_by = request.user
+    assessment = form.save()
+    messages.success(
+        request, _("Test “%(name)s” created. Now assign it to a class.") % {"name": assessment}
+    )
+    return redirect("assessments:detail", pk=assessment.pk)
 
 
 @staff_required
@@ -63,13 +89,12 @@ def assessment_edit(request, pk):
     if not selectors.assessment_may_edit(user=request.user, assessment=assessment):
         raise PermissionDenied
     form = AssessmentForm(request.POST or None, instance=assessment)
-    if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, _("Saved. Sessions already running keep their settings."))
-        return redirect("assessments:detail", pk=assessment.pk)
-    status = 400 if form.errors else 200
-    context = {"form": form, "assessment": assessment}
-    return render(request, "assessments/assessment_form.html", context, status=status)
+    page = _blueprint_page(request, form, assessment=assessment)
+    if page is not None:
+        return page
+    form.save()
+    messages.success(request, _("Saved. Sessions already running keep their settings."))
+    return redirect("assessments:detail", pk=assessment.pk)
 
 
 @staff_required
