@@ -2,6 +2,7 @@
 for students. Every object is fetched through a selector that checks who may see it."""
 
 import csv
+import json
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -61,7 +62,12 @@ def _blueprint_page(request, form, *, assessment=None):
         "pool_too_small": pool_size < form.min_items_value(),
         "confirm_pool": confirm_pool,
         "presets": [
-            {"key": key, "label": preset["label"], "help": preset["help"]}
+            {
+                "key": key,
+                "label": preset["label"],
+                "help": preset["help"],
+                "values": json.dumps(preset["values"]),
+            }
             for key, preset in PRESETS.items()
         ],
     }
