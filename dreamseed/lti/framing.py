@@ -7,10 +7,13 @@ Every page is `X-Frame-Options: DENY` and `frame-ancestors 'self'`. Two exceptio
 - every page of a session that began with an LTI launch (the test a student was sent to, for
   one): LtiFrameMiddleware lists that launch's platform origins. Over HTTPS it also re-issues the
   session and CSRF cookies `SameSite=None; Secure` whenever Django would set them, because in the
-  LMS's frame DreamSeed is a third party and browsers drop `Lax` cookies there.
+  LMS's frame DreamSeed is a third party and browsers drop `Lax` cookies there. After a launch
+  whose state was kept in the LMS's storage (so the frame keeps no third-party cookie at all),
+  LtiCookieMiddleware sends them `Partitioned` too, which browsers keep for that LMS page.
 """
 
 from functools import wraps
+from http.cookies import Morsel
 
 from csp.constants import SELF
 from django.conf import settings
@@ -19,6 +22,9 @@ from django.contrib.messages.storage.cookie import CookieStorage
 from dreamseed.lti.models import LtiPlatform
 
 SESSION_FRAME_ORIGINS = "lti_frame_origins"
+# Set by a launch whose OIDC state was kept in the LMS's storage (the frame keeps no ordinary
+# third-party cookie): the session's cookies go out `Partitioned` (CHIPS), kept for the LMS.
+SESSION_PARTITIONED = "lti_partitioned"
 MESSAGES_COOKIE_NAME = CookieStorage.cookie_name
 
 
@@ -113,15 +119,45 @@ class LtiCookieMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        if not request.is_secure() or not response.cookies or not _in_lti_session(request):
+        if not response.cookies or not _in_lti_session(request):
+            return response
+        partitioned = bool(request.session.get(SESSION_PARTITIONED)) and _secure_context(request)
+        if not request.is_secure() and not partitioned:
             return response
         names = (settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME, MESSAGES_COOKIE_NAME)
         for name in names:
             morsel = response.cookies.get(name)
-            if morsel is not None:
-                morsel["samesite"] = "None"
-                morsel["secure"] = True
+            if morsel is None:
+                continue
+            if partitioned:
+                morsel = response.cookies[name] = PartitionedMorsel.copy_of(morsel)
+                morsel["partitioned"] = True
+            morsel["samesite"] = "None"
+            morsel["secure"] = True
         return response
+
+
+class PartitionedMorsel(Morsel):
+    """A cookie with the `Partitioned` attribute (CHIPS; Python's own Morsel knows it from 3.14):
+    kept by the browser in a third-party frame even when third-party cookies are blocked, for
+    that top-level site (the LMS) only."""
+
+    _reserved = {**Morsel._reserved, "partitioned": "Partitioned"}
+    _flags = Morsel._flags | {"partitioned"}
+
+    @classmethod
+    def copy_of(cls, morsel: Morsel) -> "PartitionedMorsel":
+        copy = cls()
+        copy.set(morsel.key, morsel.value, morsel.coded_value)
+        for key, value in morsel.items():
+            copy[key] = value
+        return copy
+
+
+def _secure_context(request) -> bool:
+    """HTTPS, or a localhost name (browsers keep Secure cookies there: development and tests)."""
+    host = request.get_host().split(":")[0].lower()
+    return request.is_secure() or host == "localhost" or host.endswith(".localhost")
 
 
 class LtiFrameMiddleware:

@@ -15,8 +15,9 @@ What this adds to pylti1p3's checks, and why:
 
 import hashlib
 import json
+import secrets
 import time
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import jwt
 import requests
@@ -32,6 +33,7 @@ from pylti1p3.service_connector import REQUESTS_USER_AGENT, ServiceConnector
 from pylti1p3.tool_config import ToolConfAbstract
 
 from dreamseed.core.outbound import OutboundSession
+from dreamseed.lti.framing import SESSION_PARTITIONED
 from dreamseed.lti.keys import JWT_ALGORITHM, tool_key_active
 from dreamseed.lti.models import LtiDeployment, LtiPlatform
 
@@ -245,6 +247,54 @@ def launch_storage() -> LaunchStorage:
     return LaunchStorage(cache_name="default")
 
 
+class CookielessLaunchStorage(LaunchStorage):
+    """For logins whose state lives in the platform's storage: no `session-id` cookie to key
+    the nonce by (the frame keeps none). Nonces are 64 random hex digits, single use."""
+
+    def get_session_cookie_name(self):
+        return None
+
+
+# --- Platform storage (1EdTech LTI Client Side postMessages) --------------------------------------
+#
+# When the LMS names a `lti_storage_target` (Canvas does), the login page in the LMS's frame
+# stores the state and nonce in the LMS with `lti.put_data`, instead of a cookie the browser may
+# drop. At the launch, a page of ours reads them back with `lti.get_data` and, if they match,
+# posts the launch again from DreamSeed's own origin. The server trusts that second post only
+# (a) if the browser says it comes from our own origin (an attacker's page cannot make a
+# victim's browser send that Origin header), (b) for a state this server issued for platform
+# storage, once, and (c) with the nonce issued with that state, which is then consumed as usual.
+
+STORAGE_STATE_SECONDS = 5 * 60  # as long as pylti1p3's state cookie lives
+STORAGE_CHECKED_PARAM = "lti_storage_checked"
+
+
+def _storage_state_key(state: str) -> str:
+    return "lti-storage-state:" + hashlib.sha256(state.encode()).hexdigest()
+
+
+def storage_state_save(state: str, *, nonce: str, origin: str, target: str) -> None:
+    issued = {"nonce": nonce, "origin": origin, "target": target}
+    cache.set(_storage_state_key(state), issued, STORAGE_STATE_SECONDS)
+
+
+def storage_state_get(state: str) -> dict | None:
+    found = cache.get(_storage_state_key(state)) if state else None
+    return found if isinstance(found, dict) else None
+
+
+def storage_state_consume(state: str) -> dict | None:
+    found = storage_state_get(state)
+    if found is None or not cache.delete(_storage_state_key(state)):
+        return None  # unknown, or another request took it first
+    return found
+
+
+def storage_target_ok(target: str | None) -> bool:
+    """`_parent` or a frame name: short, no markup, nothing to smuggle into the page."""
+    return bool(target) and len(target) <= 100 and all(c.isalnum() or c in "_-." for c in target)
+
+
 # --- Login initiation and launch ------------------------------------------------------------------
 
 
@@ -277,6 +327,17 @@ class SchoolOIDCLogin(DjangoOIDCLogin):
             raise LaunchRejected("deployment", f"unknown deployment {deployment_id!r}")
         return platform
 
+    def prepare_for_platform_storage(self, launch_url: str, *, origin: str, target: str) -> dict:
+        """The authorization request for a login whose state and nonce the page will keep in
+        the platform's storage: {"url", "state", "nonce"}. The nonce is stored without the
+        `session-id` cookie, and the state is remembered as issued for platform storage."""
+        self.set_launch_data_storage(CookielessLaunchStorage(cache_name="default"))
+        self.set_launch_data_lifetime(LAUNCH_DATA_SECONDS)
+        url = self._prepare_redirect_url(launch_url)
+        query = dict(parse_qsl(urlsplit(url).query))
+        storage_state_save(query["state"], nonce=query["nonce"], origin=origin, target=target)
+        return {"url": url, "state": query["state"], "nonce": query["nonce"]}
+
 
 class SchoolMessageLaunch(DjangoMessageLaunch):
     """A launch validated in a fixed order, with the stricter checks described above."""
@@ -290,8 +351,16 @@ class SchoolMessageLaunch(DjangoMessageLaunch):
         self.set_launch_data_lifetime(LAUNCH_DATA_SECONDS)
 
     @classmethod
-    def for_request(cls, request, tool_conf: SchoolToolConf) -> "SchoolMessageLaunch":
+    def for_request(
+        cls, request, tool_conf: SchoolToolConf, *, storage_checked: bool = False
+    ) -> "SchoolMessageLaunch":
+        """`storage_checked`: the launch page read the state back from the platform's storage
+        (the caller has checked the post comes from our own origin)."""
         try:
+            if storage_checked:
+                launch = cls(request, tool_conf, storage=CookielessLaunchStorage("default"))
+                launch._storage_checked = True
+                return launch
             return cls(request, tool_conf, storage=launch_storage())
         except LtiException as error:
             # Over HTTPS the launch state is keyed by pylti1p3's session cookie: no cookie, no
@@ -300,8 +369,11 @@ class SchoolMessageLaunch(DjangoMessageLaunch):
 
     @classmethod
     def restore(cls, request, tool_conf: SchoolToolConf, launch_id: str) -> "SchoolMessageLaunch":
-        """A validated launch, read back from the cache (the deep-linking picker's POST)."""
-        launch = cls.for_request(request, tool_conf)
+        """A validated launch, read back from the cache (the deep-linking picker's POST). A
+        session that began with a platform-storage launch has no `session-id` cookie: its
+        launch was stored without one (launch ids are random; the picker checks the user)."""
+        storage_checked = bool(request.session.get(SESSION_PARTITIONED))
+        launch = cls.for_request(request, tool_conf, storage_checked=storage_checked)
         body = launch.get_session_service().get_launch_data(launch_id)
         if not body:
             raise LaunchRejected("expired", "launch data not found")
@@ -364,10 +436,21 @@ class SchoolMessageLaunch(DjangoMessageLaunch):
                 raise LtiException(f"Missing {claim}")
         return self
 
+    _storage_checked = False
+
     def validate_state(self):
         state = self._get_request_param("state")
         if not state:
             raise LtiException("Missing state param")
+        if self._storage_checked:
+            issued = storage_state_consume(state)
+            if issued is None:
+                raise LtiException("This state was not issued for platform storage, or was used")
+            if not secrets.compare_digest(
+                str(self._jwt["body"].get("nonce", "")), str(issued["nonce"])
+            ):
+                raise LtiException("The id_token's nonce is not the one issued with this state")
+            return self
         if self._session_service.check_state_is_valid(state, self._get_id_token_hash()):
             return self
         from_cookie = self._cookie_service.get_cookie(state)

@@ -22,13 +22,16 @@ from dreamseed.accounts.permissions import admin_required, staff_required
 from dreamseed.assessments.models import Assessment
 from dreamseed.lti import grades, roster, selectors, services
 from dreamseed.lti.forms import DeepLinkForm, PlatformForm
-from dreamseed.lti.framing import SESSION_FRAME_ORIGINS, lti_frameable
+from dreamseed.lti.framing import SESSION_FRAME_ORIGINS, SESSION_PARTITIONED, lti_frameable
 from dreamseed.lti.keys import tool_jwks, tool_key_rotate
 from dreamseed.lti.launch import (
+    STORAGE_CHECKED_PARAM,
     LaunchRejected,
     SchoolMessageLaunch,
     SchoolOIDCLogin,
     SchoolToolConf,
+    storage_state_get,
+    storage_target_ok,
 )
 from dreamseed.lti.models import LtiIdentity, LtiPlatform, PassbackStatus, Vendor, origin_of
 from dreamseed.lti.registration import (
@@ -45,6 +48,7 @@ log = logging.getLogger(__name__)
 
 MODEL_BACKEND = "dreamseed.accounts.backends.AccountBackend"
 NEW_WINDOW_PARAM = "lti1p3_new_window"
+STORAGE_TARGET_PARAM = "lti_storage_target"
 LOGIN_PARAMS = (
     "iss",
     "login_hint",
@@ -269,13 +273,24 @@ def login(request):
         return _rejected(request, LaunchRejected("message", "target_link_uri on another host"))
     if not _cookies_checked(request):
         # pylti1p3's cookie check, as a page of ours (its own one has inline script): if the
-        # frame keeps cookies, go on in the frame; if not, one click continues in a new window.
+        # frame keeps cookies, go on in the frame; if not, and the LMS offers its storage, the
+        # state and nonce go there and the login goes on in the frame; otherwise one click
+        # continues in a new window.
         url = reverse("lti:login") + "?" + urlencode({**params, NEW_WINDOW_PARAM: "1"})
-        response = render(
-            request,
-            "lti/cookie_check.html",
-            {"continue_url": url, "secure": request.is_secure(), "platform": platform},
-        )
+        context = {"continue_url": url, "secure": request.is_secure(), "platform": platform}
+        target = request.GET.get(STORAGE_TARGET_PARAM) or request.POST.get(STORAGE_TARGET_PARAM)
+        if storage_target_ok(target):
+            storage_origin = origin_of(platform.auth_login_url)
+            try:
+                auth = oidc.prepare_for_platform_storage(
+                    request.build_absolute_uri(reverse("lti:launch")),
+                    origin=storage_origin,
+                    target=target,
+                )
+            except (OIDCException, LtiException) as error:
+                return _rejected(request, LaunchRejected("login", str(error)))
+            context["storage"] = {"target": target, "origin": storage_origin, **auth}
+        response = render(request, "lti/cookie_check.html", context)
         response.lti_frame_origins = platform.origins
         # This page may post a deep-linking response handed back by the new window.
         response._csp_update = {"form-action": platform.origins}
@@ -299,9 +314,18 @@ def launch(request):
     open it by hand. They get a short explanation, not an error."""
     if request.method != "POST":
         return render(request, "lti/launch_info.html")
+    state = request.POST.get("state", "")
+    issued = storage_state_get(state)
+    storage_checked = bool(request.POST.get(STORAGE_CHECKED_PARAM))
+    if storage_checked and not _from_our_origin(request):
+        return _rejected(request, LaunchRejected("state", "storage check not posted by DreamSeed"))
+    if issued is not None and not storage_checked and f"lti1p3-{state}" not in request.COOKIES:
+        return _storage_check_page(request, state=state, issued=issued)
     tool_conf = SchoolToolConf()
     try:
-        message_launch = SchoolMessageLaunch.for_request(request, tool_conf)
+        message_launch = SchoolMessageLaunch.for_request(
+            request, tool_conf, storage_checked=storage_checked
+        )
         message_launch.validate()
         platform = message_launch.platform()
         outcome = services.launch_complete(
@@ -314,10 +338,41 @@ def launch(request):
     auth_login(request, outcome.user, backend=MODEL_BACKEND)
     origins = platform.origins
     request.session[SESSION_FRAME_ORIGINS] = origins
+    if storage_checked:
+        request.session[SESSION_PARTITIONED] = True
     token = services.continue_token(user=outcome.user, next_url=outcome.next_url, origins=origins)
     response = redirect("lti:continue", token=token)
     response.lti_frame_origins = origins
     return response
+
+
+def _from_our_origin(request) -> bool:
+    """The browser says this POST comes from a page of this very origin (our storage check
+    page), not from a form on another site: browsers send Origin with every POST."""
+    scheme = "https" if request.is_secure() else "http"
+    return request.headers.get("Origin") == f"{scheme}://{request.get_host()}"
+
+
+def _storage_check_page(request, *, state: str, issued: dict):
+    """The launch came without the state cookie, for a login that kept its state in the LMS's
+    storage: read it back there (lti.get_data), then post the launch again from here."""
+    target = request.POST.get(STORAGE_TARGET_PARAM, "")
+    if not storage_target_ok(target):
+        target = issued.get("target", "")  # the one the login named
+    if not storage_target_ok(target):
+        return _rejected(request, LaunchRejected("cookies", "no storage target at the launch"))
+    context = {
+        "id_token": request.POST.get("id_token", ""),
+        "state": state,
+        "nonce": issued["nonce"],
+        "origin": issued["origin"],
+        "target": target,
+        "checked_param": STORAGE_CHECKED_PARAM,
+        "title": PROBLEMS["state"][0],
+        "text": PROBLEMS["state"][1],
+    }
+    # Framed by any of the school's registered LMSs (lti_frameable's default).
+    return render(request, "lti/storage_check.html", context)
 
 
 @require_GET

@@ -1,6 +1,7 @@
 /* LTI launches inside an LMS frame (templates/lti/cookie_check.html, continue.html).
    The login page finds out whether this frame may keep cookies, as pylti1p3's check does but
-   without inline script: if it may, the login goes on here; if not, the page offers to continue
+   without inline script: if it may, the login goes on here; if not, and the LMS keeps the
+   state for us (platform storage), it goes on here too; otherwise the page offers to continue
    in a new window, where DreamSeed is first-party. Both pages say so once that window is open. */
 (function () {
   "use strict";
@@ -24,11 +25,43 @@
       window.location.replace(check.getAttribute("data-continue-url"));
       return;
     }
-    check.querySelector("[data-state=checking]").hidden = true;
-    check.querySelector("[data-state=blocked]").hidden = false;
-    markOpened(check);
-    var link = check.querySelector("[data-new-window]");
-    if (link) link.focus();
+    var showBlocked = function () {
+      check.querySelector("[data-state=checking]").hidden = true;
+      check.querySelector("[data-state=blocked]").hidden = false;
+      markOpened(check);
+      var link = check.querySelector("[data-new-window]");
+      if (link) link.focus();
+    };
+    /* No cookies in this frame, but the LMS may keep the login's state and nonce for us
+       (lti-platform-storage.js): then the login goes on here, no new window. */
+    var storage = window.DreamSeedLtiStorage;
+    var authUrl = check.getAttribute("data-storage-url");
+    if (!storage || !authUrl) {
+      showBlocked();
+    } else {
+      tryPlatformStorage(check, storage, authUrl, showBlocked);
+    }
+  }
+
+  /* Put the login's state and nonce in the LMS's storage, then on to its authorization
+     endpoint; `fail` if the LMS does not offer storage or does not answer. */
+  function tryPlatformStorage(check, storage, authUrl, fail) {
+    var state = check.getAttribute("data-storage-state");
+    var nonce = check.getAttribute("data-storage-nonce");
+    var origin = check.getAttribute("data-storage-origin");
+    var platformOrigins = (check.getAttribute("data-platform-origins") || "").split(" ");
+    storage
+      .storageFrame(check.getAttribute("data-storage-target"), origin, platformOrigins)
+      .then(function (frame) {
+        if (!frame) throw new Error("the LMS offers no storage");
+        return Promise.all([
+          storage.put(frame, origin, storage.stateKey(state), state),
+          storage.put(frame, origin, storage.nonceKey(nonce), nonce),
+        ]);
+      })
+      .then(function () {
+        window.location.replace(authUrl);
+      }, fail);
   }
 
   var continuePage = document.getElementById("lti-continue");

@@ -158,6 +158,11 @@ class Lms:
         # LTI Dynamic Registration: tokens the LMS handed out (single use), requests received.
         self.registration_tokens: set[str] = set()
         self.registrations: list[dict] = []
+        # LTI Client Side postMessages platform storage, as Canvas offers it (off: the LMS
+        # names no storage target and answers no lti.capabilities). `storage_lies`: the
+        # storage frame answers lti.get_data with another value than the one stored.
+        self.platform_storage = kind == "canvas"
+        self.storage_lies = False
         self.lock = threading.Lock()
 
     # --- URLs in this LMS's shape ---
@@ -466,6 +471,58 @@ window.processContentItemReturnData = function (items) {
 </script>"""
 
 
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _capabilities_script(tool_origin: str) -> str:
+    """The LMS page answers lti.capabilities: storage lives in the post_message_forwarding
+    frame."""
+    return (
+        "<script>window.addEventListener('message', function (event) {"
+        " var data = event.data;"
+        " if (!data || data.subject !== 'lti.capabilities') return;"
+        f" if (event.origin !== {json.dumps(tool_origin)}) return;"
+        " event.source.postMessage({subject: 'lti.capabilities.response',"
+        " message_id: data.message_id, supported_messages: ["
+        " {subject: 'lti.capabilities'},"
+        " {subject: 'lti.put_data', frame: 'post_message_forwarding'},"
+        " {subject: 'lti.get_data', frame: 'post_message_forwarding'}]}, event.origin);"
+        "});</script>"
+    )
+
+
+def _forwarding_page(lms: "Lms") -> bytes:
+    """Canvas's post_message_forwarding frame: keeps each tool origin's data apart, answers only
+    the registered tool's origin, and replies to that origin alone."""
+    tool_origin = json.dumps(_origin(lms.tool_login_url))
+    lie = "true" if lms.storage_lies else "false"
+    return (
+        '<!doctype html><html><head><meta charset="utf-8"><title>forwarding</title></head><body>'
+        "<script>var store = {}; var lie = " + lie + ";"
+        "window.addEventListener('message', function (event) {"
+        " var data = event.data;"
+        " if (!data || typeof data !== 'object') return;"
+        " if (event.origin !== " + tool_origin + ") {"
+        "  event.source && event.source.postMessage({subject: data.subject + '.response',"
+        "   message_id: data.message_id, error: {code: 'bad_origin'}}, event.origin);"
+        "  return; }"
+        " var mine = store[event.origin] = store[event.origin] || {};"
+        " if (data.subject === 'lti.put_data') {"
+        "  mine[data.key] = data.value;"
+        "  event.source.postMessage({subject: 'lti.put_data.response', message_id: data.message_id,"
+        "   key: data.key, value: data.value}, event.origin);"
+        " } else if (data.subject === 'lti.get_data') {"
+        "  var value = data.key in mine ? mine[data.key] : null;"
+        "  if (lie && value !== null) value = value + '-forged';"
+        "  event.source.postMessage({subject: 'lti.get_data.response', message_id: data.message_id,"
+        "   key: data.key, value: value}, event.origin);"
+        " }"
+        "});</script></body></html>"
+    ).encode()
+
+
 def _moodle_return_page(items: list) -> bytes:
     """contentitem_return.php: hands the items to the page that opened the tool's frame."""
     data = json.dumps(items).replace("<", "\\u003c")
@@ -541,13 +598,24 @@ class _Handler(BaseHTTPRequestHandler):
             return self._authorize(lms, params)
         if path == "/course":
             frame = f"{lms.base}/initiate?hint={query.get('hint', '')}"
+            storage = ""
+            if lms.platform_storage:
+                # Canvas: a hidden frame on the OIDC origin keeps the tools' data; the course
+                # page itself answers lti.capabilities.
+                storage = (
+                    f'<iframe name="post_message_forwarding" title="" hidden '
+                    f'src="{lms.base}/post_message_forwarding"></iframe>'
+                    + _capabilities_script(_origin(lms.tool_login_url))
+                )
             body = (
                 f"<!doctype html><html><head><title>{lms.kind} course</title></head><body>"
-                f'<h1>Course page</h1><h2 id="added" hidden></h2>'
+                f'<h1>Course page</h1><h2 id="added" hidden></h2>{storage}'
                 f'<iframe id="tool" title="DreamSeed" src="{frame}" '
                 f'width="1000" height="700"></iframe>{_PROCESS_CONTENT_ITEM}</body></html>'
             )
             return self._send(200, body.encode())
+        if path == "/post_message_forwarding" and lms.platform_storage:
+            return self._send(200, _forwarding_page(lms))
         if path == "/activity_saved" and method == "POST":
             lms.saved_activities.append(json.loads(self._body() or b"{}"))
             return self._json(200, {"saved": True})
@@ -595,7 +663,9 @@ class _Handler(BaseHTTPRequestHandler):
         }
         if lms.kind == "canvas":
             fields["canvas_region"] = "not_configured"
-            fields["lti_storage_target"] = "_parent"
+            fields["lti_storage_target"] = (
+                "post_message_forwarding" if lms.platform_storage else "_parent"
+            )
         return self._send(200, _auto_post(lms.tool_login_url, fields, "Launching"))
 
     def _authorize(self, lms: Lms, params: dict):
@@ -623,6 +693,8 @@ class _Handler(BaseHTTPRequestHandler):
             user=launch.user, course=launch.course, nonce=params["nonce"], **launch.options
         )
         fields = {"id_token": token, "state": params["state"]}
+        if lms.platform_storage:
+            fields["lti_storage_target"] = "post_message_forwarding"
         return self._send(200, _auto_post(params["redirect_uri"], fields, "Signing in"))
 
     # --- LTI Dynamic Registration ---

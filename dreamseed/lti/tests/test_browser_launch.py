@@ -20,6 +20,9 @@ def test_a_student_launches_from_the_lms_frame_and_lands_on_the_test(
     live_server, committed_db, personas, lms_platform, page
 ):
     canvas = lms_platform.canvas
+    # A Canvas that names a storage target but answers no lti.capabilities: after a moment the
+    # login falls back to the new window (test_browser_platform_storage.py: one that answers).
+    canvas.platform_storage = False
     tool_base = live_server.url("alpha.localhost", "")
     setup = CommittedCourse(personas, canvas, tool_base=tool_base)
     try:
