@@ -2,7 +2,7 @@
    cookies and the LMS named an `lti_storage_target` (Canvas does), the OIDC state and nonce are
    kept in the LMS instead, through postMessage:
    - lti.capabilities, to window.parent: does the LMS answer lti.put_data / lti.get_data, and in
-     which frame? No answer within a second: the LMS does not offer it (new-window flow);
+     which frame? No answer within 3 seconds: the LMS does not offer it (new-window flow);
    - lti.put_data / lti.get_data, to that frame (or the one lti_storage_target names), with the
      LMS's OIDC authorization origin as the target origin; only answers from that window and
      that origin, naming our message id, are read.
@@ -11,7 +11,8 @@
 (function () {
   "use strict";
 
-  var WAIT_MS = 2000;
+  var WAIT_MS = 3000;
+  var RESEND_MS = 400;
 
   function messageId() {
     if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
@@ -44,15 +45,22 @@
         if (data.subject !== message.subject + ".response") return;
         window.removeEventListener("message", listen);
         window.clearTimeout(timer);
+        window.clearInterval(resend);
         if (data.error) reject(new Error(String(data.error.code || data.error)));
         else resolve(data);
       }
+      var sent = Object.assign({ message_id: id }, message);
+      // Asked again every RESEND_MS (same message id; put and get are idempotent): the LMS's
+      // storage frame may still be loading when this page first asks.
+      var resend = window.setInterval(function () {
+        target.postMessage(sent, targetOrigin);
+      }, RESEND_MS);
       window.addEventListener("message", listen);
       timer = window.setTimeout(function () {
         window.removeEventListener("message", listen);
+        window.clearInterval(resend);
         reject(new Error("the LMS did not answer " + message.subject));
       }, WAIT_MS);
-      var sent = Object.assign({ message_id: id }, message);
       target.postMessage(sent, targetOrigin);
     });
   }
