@@ -41,4 +41,3 @@ def school_schemas_in_service() -> list[str]:
             ", ".join(broken),
         )
     return schemas
-
