@@ -69,7 +69,7 @@ class Assessment(models.Model):
     effort_moderated = models.BooleanField(
         _("leave rapid guesses unscored"), default=False,
         help_text=_(
-            "Effort-moderated scoring: an answer given faster than 10% of the item's mean time "
+            "Effort-moderated scoring: an answer given faster than a tenth of the item's mean time "
             "(at most 10 s) is not scored, so a student who rushes a few questions is measured "
             "by the ones they read. Rapid guesses still count toward the test's length."
         ),
