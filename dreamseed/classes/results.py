@@ -448,6 +448,35 @@ def student_areas(*, class_ids, student_ids=None) -> dict[int, list[AreaResult]]
     return by_student
 
 
+_CLASS_AREAS_SQL = f"""
+WITH {_FINISHED_CTE}
+SELECT f.class_id, COALESCE(NULLIF(i.content_area, ''), '—') AS area,
+       count(*) AS answers, count(*) FILTER (WHERE at.correct) AS correct,
+       sum({_EXPECTED_SQL}) AS expected
+FROM fin f
+JOIN assessments_attempt at ON at.session_id = f.id AND NOT at.is_pilot
+JOIN itembank_item i ON i.id = at.item_id
+GROUP BY f.class_id, area
+ORDER BY f.class_id, area
+"""
+
+
+def class_areas(*, class_ids) -> dict[int, list[AreaResult]]:
+    """Content-area results per class (the same sums as `area_totals` over its students), for
+    every class in one statement: the school statistics page."""
+    by_class: dict[int, list[AreaResult]] = defaultdict(list)
+    for row in _rows(_CLASS_AREAS_SQL, _params(class_ids)):
+        by_class[row["class_id"]].append(
+            AreaResult(
+                area=row["area"],
+                answers=row["answers"],
+                correct=row["correct"],
+                expected=float(row["expected"] or 0.0),
+            )
+        )
+    return by_class
+
+
 def area_totals(areas_by_student: dict[int, list[AreaResult]]) -> list[AreaResult]:
     """Per-area totals over students (sums of answers, correct and expected)."""
     totals: dict[str, AreaResult] = {}

@@ -470,9 +470,14 @@ def statistics(request):
             classes=selectors.class_list_for(user=request.user).order_by("name", "pk")
         )
     )
-    summaries = results.class_summaries(class_ids=[c.pk for c in classes])
+    class_ids = [c.pk for c in classes]
+    summaries = results.class_summaries(class_ids=class_ids)
+    areas = results.class_areas(class_ids=class_ids)
     for school_class in classes:
         school_class.results = summaries[school_class.pk]
+        school_class.areas = areas.get(school_class.pk, [])
+        school_class.weak_areas = [a for a in school_class.areas if a.strength == "weak"]
+        school_class.strong_areas = [a for a in school_class.areas if a.strength == "strong"]
     return render(request, "classes/statistics.html", {"classes": classes})
 
 

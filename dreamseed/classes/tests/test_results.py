@@ -164,6 +164,18 @@ def test_school_statistics_per_class(client_for, alpha_admin, history):
     assert "204.0 (204.0)" in page.text and "0.40 (0.40) ± 0.35" in page.text
     assert "6.5; 1 of 2 grew" in page.text
     assert 'class="later"' not in page.text
+    # Content areas per class: the class's own totals (hand-checked in the test above), in one
+    # statement for every class.
+    assert [(a.area, a.answers, a.correct) for a in row.areas] == [
+        ("Algebra", 12, 8), ("Geometry", 10, 3),
+    ]  # fmt: skip
+    with in_schema(alpha_admin.schema_name):
+        students = results.class_student_results(school_class=history.school_class)
+    totals = results.area_totals({s.student_id: s.areas for s in students})
+    assert [a.expected for a in row.areas] == pytest.approx([t.expected for t in totals])
+    assert [a.strength for a in row.areas] == [t.strength for t in totals]
+    assert row.weak_areas == [a for a in row.areas if a.strength == "weak"]
+    assert "Content areas" in page.text
 
 
 def test_groups_page_and_csv(client_for, alpha_teacher, history):
@@ -278,8 +290,9 @@ QUERY_BUDGETS = [
     ("/classes/{pk}/groups/", 11),
     # student, sign-in numbers, classes, sittings, areas, open tests
     ("/classes/students/{student}/", 14),
-    # classes with sign-in numbers, their teachers, results of every class (no audit row)
-    ("/classes/statistics/", 7),
+    # classes with sign-in numbers, their teachers, results and content areas of every class
+    # (no audit row)
+    ("/classes/statistics/", 8),
     # the API: class, teachers, summary, tests, students, areas, audit row
     ("/api/classes/{pk}/statistics/", 13),
     # student, sittings, classes, areas, audit row
