@@ -221,6 +221,16 @@ def _elementwise_information(theta, a, b, c, d) -> np.ndarray:
     return slope * slope / np.clip(p * q, PROBABILITY_FLOOR, None)
 
 
+def item_probability(theta: float, a: float, b: float, c: float = 0.0, d: float = 1.0) -> float:
+    """P(correct) of one item at one ability, in plain float arithmetic (for per-answer use).
+
+    Same formula as :func:`probability`, ``c + (d - c) / (1 + exp(-a (theta - b)))``; the
+    exponent is clamped to +-700 so extreme abilities give 0/1 limits instead of overflowing.
+    """
+    z = max(-700.0, min(700.0, a * (theta - b)))
+    return c + (d - c) / (1.0 + math.exp(-z))
+
+
 def item_information(theta: float, a: float, b: float, c: float = 0.0, d: float = 1.0) -> float:
     """Information of one item at one ability, in plain float arithmetic (for per-step use).
 

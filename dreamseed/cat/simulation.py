@@ -3,7 +3,6 @@ accuracy, test length and item exposure; and calibrate Sympson-Hetter exposure p
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 
@@ -11,6 +10,7 @@ import numpy as np
 
 from .estimation import DEFAULT_PRIOR, Prior
 from .exceptions import ConfigurationError
+from .irt import item_probability
 from .pool import ItemPool
 from .selection import DEFAULT_RANDOMESQUE_K, SELECTOR_MFI, SELECTOR_SYMPSON_HETTER
 from .step import CatSession
@@ -164,7 +164,7 @@ def simulate(
         while not step.stop:
             item = step.next_item
             a, b, c, d = params[item]
-            p_correct = c + (d - c) / (1.0 + math.exp(-a * (true_theta - b)))
+            p_correct = item_probability(true_theta, a, b, c, d)
             session.record(item, 1 if rng.random() < p_correct else 0)
             step = session.next_step()
         thetas.append(step.theta)

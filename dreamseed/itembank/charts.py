@@ -7,17 +7,13 @@ from collections.abc import Sequence
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from dreamseed.cat.irt import item_probability
+
 THETA_RANGE = (-4.0, 4.0)
 CURVE_POINTS = 81
 WIDTH, HEIGHT = 320, 200
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 38, 12, 12, 34
 OLD_COLOUR, NEW_COLOUR, OBSERVED_COLOUR, AXIS_COLOUR = "#6b7785", "#1f6f5c", "#b45309", "#4d5866"
-
-
-def probability(theta: float, a: float, b: float, c: float = 0.0, d: float = 1.0) -> float:
-    """P(correct) under the 4PL, c + (d - c) / (1 + exp(-a (theta - b)))."""
-    z = max(-35.0, min(35.0, a * (theta - b)))
-    return c + (d - c) / (1.0 + math.exp(-z))
 
 
 def _x(theta: float) -> float:
@@ -33,7 +29,7 @@ def _curve(parameters: Sequence[float], colour: str, css: str, dashed: bool = Fa
     a, b, c, d = parameters
     low, high = THETA_RANGE
     points = " ".join(
-        f"{_x(theta):.1f},{_y(probability(theta, a, b, c, d)):.1f}"
+        f"{_x(theta):.1f},{_y(item_probability(theta, a, b, c, d)):.1f}"
         for theta in (low + (high - low) * i / (CURVE_POINTS - 1) for i in range(CURVE_POINTS))
     )
     dash = ' stroke-dasharray="5 4"' if dashed else ""

@@ -98,3 +98,27 @@ def test_scalar_item_information_matches_the_vectorised_formula():
         expected = information(theta, params)
         found = [item_information(theta, *row) for row in params.tolist()]
         assert found == pytest.approx(expected, rel=1e-9, abs=1e-300)
+
+
+def test_scalar_item_probability_matches_the_vectorised_and_the_former_inline_formulas():
+    import math
+
+    from dreamseed.cat.irt import item_probability
+
+    items = [(1.3, -0.4, 0.2, 0.97), (0.6, 1.1, 0.0, 1.0), (2.2, 0.3, 0.15, 0.9)]
+    params = np.array(items)  # columns a, b, c, d
+    for theta in np.linspace(-4.0, 4.0, 33).tolist():
+        vectorised = probability(theta, params)
+        for index, (a, b, c, d) in enumerate(items):
+            scalar = item_probability(theta, a, b, c, d)
+            assert scalar == pytest.approx(vectorised[index], rel=1e-12)
+            # bit for bit the formula the simulator and the ICC chart used before sharing it
+            assert scalar == c + (d - c) / (1.0 + math.exp(-a * (theta - b)))
+            assert scalar == c + (d - c) / (1.0 + math.exp(-max(-35.0, min(35.0, a * (theta - b)))))
+
+
+def test_scalar_item_probability_reaches_its_asymptotes_without_overflow():
+    from dreamseed.cat.irt import item_probability
+
+    assert item_probability(-1000.0, 2.0, 0.0, 0.2, 0.95) == pytest.approx(0.2)
+    assert item_probability(1000.0, 2.0, 0.0, 0.2, 0.95) == pytest.approx(0.95)
