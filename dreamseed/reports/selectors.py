@@ -34,9 +34,6 @@ UNUSUAL_LIMIT = 20
 #: A content area "stands out" in next steps this many percentage points from expectation.
 AREA_MARGIN = 5.0
 
-#: Theta bands for the plain-language reading of a score (logits; 0 is the calibration mean).
-BANDS = ((-1.0, "well_below"), (-0.35, "below"), (0.35, "middle"), (1.0, "above"))
-
 _HANGUL = re.compile(r"^[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]+$")
 
 
@@ -227,12 +224,11 @@ def content_area_rows(attempts: list[Attempt], thetas: np.ndarray) -> list[AreaR
 
 
 def _band(theta: float | None) -> str:
-    if theta is None:
-        return "middle"
-    for ceiling, name in BANDS:
-        if theta < ceiling:
-            return name
-    return "well_above"
+    """The plain-language reading of a score: the class pages' achievement band
+    (dreamseed.classes.results.BANDS, one set of cut points), "middle" without an estimate."""
+    from dreamseed.classes import results as class_results
+
+    return class_results.band_of(theta) or "middle"
 
 
 # --- Student report -------------------------------------------------------------------------------
