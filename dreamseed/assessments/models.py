@@ -101,6 +101,14 @@ class Assessment(models.Model):
         return None if se is None else abs(self.scale_slope) * se
 
 
+def score_band(score: float | None, scale_se: float | None) -> tuple[float | None, float | None]:
+    """The band of one standard error around a scale score, ``(score - se, score + se)``; both
+    ends None when the score or its standard error is unknown."""
+    if score is None or scale_se is None:
+        return None, None
+    return score - scale_se, score + scale_se
+
+
 class Assignment(models.Model):
     assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="assignments")
     school_class = models.ForeignKey(

@@ -21,7 +21,7 @@ from dreamseed.assessments import selectors
 from dreamseed.assessments.charts import assignment_distribution_svg, session_trajectory_svg
 from dreamseed.assessments.engagement import progress_with_engagement, session_engagement
 from dreamseed.assessments.forms import PRESETS, AccommodationForm, AssessmentForm, AssignForm
-from dreamseed.assessments.models import Accommodation, Assignment, SessionStatus
+from dreamseed.assessments.models import Accommodation, Assignment, SessionStatus, score_band
 from dreamseed.assessments.pools import pool_items_query, version_for_display
 from dreamseed.assessments.services import (
     SessionError,
@@ -274,13 +274,14 @@ def _result_context(session, *, staff: bool) -> dict:
     assessment = session.assignment.assessment
     attempts = list(selectors.session_attempts(session=session))
     scale_se = assessment.scale_se(session.standard_error)
+    band_low, band_high = score_band(session.score, scale_se)
     return {
         "session": session,
         "assessment": assessment,
         "attempts": attempts,
         "scale_se": scale_se,
-        "band_low": None if session.score is None else session.score - scale_se,
-        "band_high": None if session.score is None else session.score + scale_se,
+        "band_low": band_low,
+        "band_high": band_high,
         "chart": session_trajectory_svg(session=session, attempts=attempts),
         "staff": staff,
         "engagement": session_engagement(session=session) if staff else None,

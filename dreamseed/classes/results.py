@@ -23,7 +23,7 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from dreamseed.assessments.models import FINISHED_STATUSES
+from dreamseed.assessments.models import FINISHED_STATUSES, score_band
 
 #: Achievement bands on theta (logits; 0 is the mean of the calibration sample). Each band is
 #: [previous ceiling, ceiling); the last is everything from 1.0 up. Shared with reports.
@@ -681,15 +681,11 @@ class Sitting:
 
     @property
     def band_low(self):
-        if self.session.score is None or self.scale_se is None:
-            return None
-        return self.session.score - self.scale_se
+        return score_band(self.session.score, self.scale_se)[0]
 
     @property
     def band_high(self):
-        if self.session.score is None or self.scale_se is None:
-            return None
-        return self.session.score + self.scale_se
+        return score_band(self.session.score, self.scale_se)[1]
 
     @property
     def growth(self) -> str:

@@ -19,7 +19,13 @@ from django.utils import timezone
 from dreamseed.accounts.models import Role, User
 from dreamseed.assessments import selectors as assessment_selectors
 from dreamseed.assessments.charts import assignment_distribution_svg, session_trajectory_svg
-from dreamseed.assessments.models import FINISHED_STATUSES, Assignment, Attempt, ExamSession
+from dreamseed.assessments.models import (
+    FINISHED_STATUSES,
+    Assignment,
+    Attempt,
+    ExamSession,
+    score_band,
+)
 from dreamseed.classes.models import Class
 from dreamseed.reports.models import Report, ReportKind
 from dreamseed.reports.rendering import Chart
@@ -263,6 +269,7 @@ def student_report_data(
     strength_area = strongest if strongest and strongest.difference >= AREA_MARGIN else None
     scale_se = assessment.scale_se(session.standard_error)
     score = session.score
+    band_low, band_high = score_band(score, scale_se)
     slope = assessment.scale_slope
     scale_low, scale_high = sorted(
         (assessment.scale_score(-1.0) or 0.0, assessment.scale_score(1.0) or 0.0)
@@ -277,8 +284,8 @@ def student_report_data(
         "school_class": assignment.school_class,
         "score": score,
         "scale_se": scale_se,
-        "band_low": None if score is None or scale_se is None else score - scale_se,
-        "band_high": None if score is None or scale_se is None else score + scale_se,
+        "band_low": band_low,
+        "band_high": band_high,
         "percentile": percentile_rank(score, other_scores),
         "class_count": len(other_scores) + 1,
         "chart": Chart("trajectory", session_trajectory_svg(session=session, attempts=attempts)),
