@@ -28,13 +28,6 @@ class IsStudent(permissions.BasePermission):
         return request.user.is_authenticated and request.user.role == Role.STUDENT
 
 
-class PendingItemSerializer(serializers.Serializer):
-    item = serializers.IntegerField(source="item_id")
-    version = serializers.IntegerField(source="number")
-    stem = serializers.CharField(help_text="Sanitised HTML; math as $...$ LaTeX.")
-    options = serializers.ListField(child=serializers.DictField(), help_text="[{key, text}]")
-
-
 class SessionSerializer(serializers.ModelSerializer):
     assignment = serializers.IntegerField(source="assignment_id", read_only=True)
     pending_item = serializers.SerializerMethodField()

@@ -140,7 +140,3 @@ def calibration_results_by_outcome(*, run: CalibrationRun) -> list[CalibrationRe
     results = list(calibration_results(run=run))
     results.sort(key=lambda result: order[result.outcome])
     return results
-
-
-def calibration_run_open_exists() -> bool:
-    return CalibrationRun.objects.filter(status__in=CalibrationRun.OPEN_STATUSES).exists()
