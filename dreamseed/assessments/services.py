@@ -6,6 +6,31 @@ the next pending item in one statement, written only if the session row is still
 the answer was judged against (otherwise it is judged again); the rarer changes (start, pause,
 resume, reset, time-out) run in a transaction holding the session's row lock. Either way a
 reload, a double submit or a second tab can never see half of a change, nor apply one twice.
+
+What an answer request keeps in the process (never in Redis; each process has its own copy).
+Every key starts with the school, so no school can be served another's entry:
+
+- Host -> school (dreamseed/schools/middleware.py): key the request's host name; kept
+  TENANT_HOST_CACHE_SECONDS (0, off, in tests); the whole map is cleared when a School or Domain
+  is saved or deleted in this process; other processes see the change within the TTL.
+- Item pool (pools.pool_for): key (schema, assessment id, assessment `updated`, bank revision);
+  saving the assessment moves `updated` and any item parameter or status change bumps the
+  BankRevision, so a stale pool becomes unreachable (no explicit invalidation); LRU of
+  MAX_CACHED_POOLS.
+- Assessment (pools.assessment_at): key (schema, assessment id, `updated`), the stamp read with
+  the session row, so a teacher's edit is seen by the next answer; LRU of MAX_CACHED_ASSESSMENTS.
+- Item version for display (pools.version_for_display): key (schema, version id); kept
+  VERSION_CACHE_SECONDS, LRU of MAX_CACHED_VERSIONS; a version's content never changes once
+  students can see it (editing an item in use makes a new version), so nothing invalidates it.
+- Question HTML (views._question_body): the rendered stem and options, kept as `_question_body`
+  on that shared version object, so it lives and dies with the version entry above. It is shared
+  by every student of the school: it must depend on the version alone (no user, request or
+  translated text; tests/test_answer_path_guards.py checks the template).
+
+pools.pool_cache_clear() empties the pool, assessment and version caches at once (tests).
+The SQL of dreamseed/core/hotpath.py is also built once per process (per model and field set,
+schema-independent) and skips model save signals: ExamSession and Attempt must have no save
+receiver that the answer path needs (also checked by test_answer_path_guards.py).
 """
 
 import functools
