@@ -136,7 +136,7 @@ class DegradingRedisCacheClient(RedisCacheClient):
     def __init__(self, servers, *args, **kwargs):
         super().__init__(servers, *args, **kwargs)
         self._clients = {}
-        self._outage = _outage_for(",".join(servers))
+        self._location = ",".join(servers)
 
     def get_client(self, key=None, *, write=False):
         pool = self._get_connection_pool(write)
@@ -146,7 +146,9 @@ class DegradingRedisCacheClient(RedisCacheClient):
         return client
 
     def _call(self, operation, method, *args, keys=(), writes=False):
-        outage = self._outage
+        # Looked up per call (one dict read), not kept on the client: the client lives as long
+        # as the thread's cache object, and `cache_outages_reset` must reach it too.
+        outage = _outage_for(self._location)
         if outage.skipping():
             if writes:
                 outage.dropped(keys)
