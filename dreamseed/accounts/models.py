@@ -20,6 +20,11 @@ class User(AbstractUser):
     # Students often have no email; usernames are what they type.
     email = models.EmailField(_("email address"), blank=True)
     invitation_sent_at = models.DateTimeField(_("invitation sent"), null=True, blank=True)
+    # Who added this staff account (a name snapshot, like the audit log's: it still says who after
+    # that account is gone, and adds no self-reference to the user table).
+    invited_by = models.CharField(
+        _("invited by"), max_length=150, blank=True, default="", db_default=""
+    )
 
     objects = UserManager()
 

@@ -70,6 +70,7 @@ def staff_add(
         first_name=first_name.strip(),
         last_name=last_name.strip(),
         role=role,
+        invited_by=(invited_by.get_full_name() or invited_by.username)[:150],
     )
     user.set_unusable_password()
     user.save()

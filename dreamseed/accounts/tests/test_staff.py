@@ -41,6 +41,9 @@ def test_admin_adds_a_teacher_who_is_invited(
     with in_schema(alpha_admin.schema_name):
         ada = User.objects.get(username="ada@alpha.example")
         assert ada.role == Role.TEACHER and not ada.has_usable_password()
+        admin = User.objects.get(pk=alpha_admin.user_id)
+        assert ada.invited_by == (admin.get_full_name() or admin.username)
+        assert ada.invited_by
 
 
 def test_adding_an_existing_email_is_a_field_error(client_for, alpha_admin):
