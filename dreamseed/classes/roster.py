@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy
 
 from dreamseed.accounts.models import Role, User
 from dreamseed.classes.models import Class, Enrollment
-from dreamseed.core.uploads import text_looks_binary
+from dreamseed.core.uploads import upload_decode
 
 ROSTER_MAX_BYTES = 1_000_000
 ROSTER_MAX_ROWS = 5_000
@@ -137,26 +137,12 @@ class RosterPlan:
 
 def roster_decode(data: bytes) -> str:
     """The uploaded bytes as text: UTF-8, with or without a byte-order mark."""
-    if len(data) > ROSTER_MAX_BYTES:
-        raise RosterFileError(
-            _("The file is larger than %(size)s MB. Split it into smaller files.")
-            % {"size": ROSTER_MAX_BYTES // 1_000_000}
-        )
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise RosterFileError(
-            _(
-                "The file is not UTF-8 text (a problem at byte %(position)s). In your spreadsheet, "
-                "save it as “CSV UTF-8”."
-            )
-            % {"position": error.start + 1}
-        ) from error
-    if text_looks_binary(text):
-        raise RosterFileError(_("This does not look like a CSV file. Upload a .csv file."))
-    if not text.strip():
-        raise RosterFileError(_("The file is empty."))
-    return text
+    return upload_decode(
+        data,
+        max_bytes=ROSTER_MAX_BYTES,
+        error=RosterFileError,
+        not_text_message=_("This does not look like a CSV file. Upload a .csv file."),
+    )
 
 
 def _delimiter(header_line: str) -> str:

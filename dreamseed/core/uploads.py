@@ -65,6 +65,37 @@ def text_looks_binary(text: str) -> bool:
     return _BINARY_CONTROLS.search(text) is not None
 
 
+def upload_decode(
+    data: bytes, *, max_bytes: int, error: type[Exception], not_text_message: str
+) -> str:
+    """The uploaded bytes as text: UTF-8, with or without a byte-order mark.
+
+    Raises ``error`` (the caller's file-level exception) with a message saying what to do: the
+    file is over ``max_bytes``, not UTF-8, binary (``not_text_message``, naming the expected
+    kind of file) or empty.
+    """
+    if len(data) > max_bytes:
+        raise error(
+            _("The file is larger than %(size)s MB. Split it into smaller files.")
+            % {"size": max_bytes // 1_000_000}
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as problem:
+        raise error(
+            _(
+                "The file is not UTF-8 text (a problem at byte %(position)s). In your spreadsheet, "
+                "save it as “CSV UTF-8”."
+            )
+            % {"position": problem.start + 1}
+        ) from problem
+    if text_looks_binary(text):
+        raise error(not_text_message)
+    if not text.strip():
+        raise error(_("The file is empty."))
+    return text
+
+
 def upload_check(upload, *, max_bytes: int, extensions: tuple[str, ...], what: str) -> None:
     """Refuse an upload that is too large, has the wrong extension, or is not UTF-8 text.
 

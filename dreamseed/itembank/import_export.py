@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy
 
 from dreamseed.core.exports import spreadsheet_safe, spreadsheet_unescape
 from dreamseed.core.jsonlimits import JSONLimitError, json_limits_check
-from dreamseed.core.uploads import text_looks_binary
+from dreamseed.core.uploads import upload_decode
 from dreamseed.itembank.models import Item, ItemStatus
 from dreamseed.itembank.validation import OPTION_FIELDS, OPTION_KEYS, ItemValues, item_values_clean
 
@@ -163,26 +163,12 @@ class _Record:
 
 def import_decode(data: bytes) -> str:
     """The uploaded bytes as text: UTF-8, with or without a byte-order mark."""
-    if len(data) > IMPORT_MAX_BYTES:
-        raise ItemFileError(
-            _("The file is larger than %(size)s MB. Split it into smaller files.")
-            % {"size": IMPORT_MAX_BYTES // 1_000_000}
-        )
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise ItemFileError(
-            _(
-                "The file is not UTF-8 text (a problem at byte %(position)s). In your spreadsheet, "
-                "save it as “CSV UTF-8”."
-            )
-            % {"position": error.start + 1}
-        ) from error
-    if text_looks_binary(text):
-        raise ItemFileError(_("This does not look like a CSV or JSON file."))
-    if not text.strip():
-        raise ItemFileError(_("The file is empty."))
-    return text
+    return upload_decode(
+        data,
+        max_bytes=IMPORT_MAX_BYTES,
+        error=ItemFileError,
+        not_text_message=_("This does not look like a CSV or JSON file."),
+    )
 
 
 def import_detect_format(filename: str, text: str) -> str:

@@ -248,3 +248,35 @@ def test_the_json_parser_refuses_a_long_body_before_reading_it(settings):
         LimitedJSONParser().parse(BytesIO(b"{}"), parser_context={"request": request})
     request.META["CONTENT_LENGTH"] = "2"
     assert LimitedJSONParser().parse(BytesIO(b"{}"), parser_context={"request": request}) == {}
+
+
+class _FileError(Exception):
+    pass
+
+
+def test_upload_decode_reads_utf8_with_or_without_a_byte_order_mark():
+    from dreamseed.core.uploads import upload_decode
+
+    for data in ("name\nÅsa\n".encode(), b"\xef\xbb\xbf" + "name\nÅsa\n".encode()):
+        assert upload_decode(data, max_bytes=1000, error=_FileError, not_text_message="x") == (
+            "name\nÅsa\n"
+        )
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"a" * 2_000_001, "The file is larger than 2 MB. Split it into smaller files."),
+        (b"name\n\xe9t\xe9\n", "The file is not UTF-8 text (a problem at byte 6)."),
+        (b"name\x00\x01\x02\n", "Not a CSV file."),
+        (b" \n\t\n", "The file is empty."),
+    ],
+)
+def test_upload_decode_raises_the_callers_error_with_an_actionable_message(data, message):
+    from dreamseed.core.uploads import upload_decode
+
+    with pytest.raises(_FileError) as raised:
+        upload_decode(
+            data, max_bytes=2_000_000, error=_FileError, not_text_message="Not a CSV file."
+        )
+    assert str(raised.value).startswith(message)
