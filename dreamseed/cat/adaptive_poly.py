@@ -116,19 +116,7 @@ class PolyItemPool(ItemPool):
         )
         self._log_priors: dict[Prior, np.ndarray] = {}
 
-        low, high = selection_bounds
-        if not (selection_step > 0 and low < high):
-            raise ConfigurationError(
-                f"selection grid needs step > 0 and low < high; got {selection_step}, "
-                f"{selection_bounds}"
-            )
-        steps = round((high - low) / selection_step)
-        self.selection_grid = _read_only(np.linspace(low, low + steps * selection_step, steps + 1))
-        self._grid_low = float(self.selection_grid[0])
-        self._grid_step = float(selection_step)
-        self._grid_last = steps
-        self._index_dtype = np.int16 if n <= np.iinfo(np.int16).max else np.int32
-        self.selection_order, self.content_order = self._build_orders()
+        self._selection_setup(n, selection_bounds, selection_step)
 
     @property
     def n_items(self) -> int:

@@ -87,7 +87,10 @@ class ItemPool:
         self.response_log_table = _read_only(table)
         self._log_priors: dict[Prior, np.ndarray] = {}
 
-        # Selection: item order by decreasing information at each grid point.
+        self._selection_setup(n, selection_bounds, selection_step)
+
+    def _selection_setup(self, n, selection_bounds, selection_step) -> None:
+        """Selection: item order by decreasing information at each point of the theta grid."""
         low, high = selection_bounds
         if not (selection_step > 0 and low < high):
             raise ConfigurationError(
