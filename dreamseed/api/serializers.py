@@ -1,14 +1,16 @@
 """API representations. Serializers validate input and shape output; writes go through the apps'
 services, so the API and the pages follow the same rules."""
 
+from django import forms
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from dreamseed.accounts.models import STAFF_ROLES, Role, User
+from dreamseed.classes.forms import StudentAddForm
 from dreamseed.classes.models import Class, Enrollment
-from dreamseed.classes.roster import GRADE_MAX_LENGTH
 
 MAX_BULK_STUDENTS = 1000
 
@@ -65,31 +67,62 @@ class StudentSerializer(serializers.ModelSerializer):
         return user.has_usable_password()
 
 
-class StudentCreateSerializer(serializers.Serializer):
+class FormRuleField(serializers.CharField):
+    """A string whose rules belong to a field of a Django form (see `FormRulesSerializer`).
+
+    Here only its type is checked. The form field's validators are listed so that the schema
+    shows its length and pattern, but the form runs them, with its own messages.
+    """
+
+    def __init__(self, form_field, **kwargs):
+        super().__init__(
+            required=form_field.required,
+            allow_blank=True,
+            help_text=form_field.help_text or None,
+            **kwargs,
+        )
+        self.validators = list(form_field.validators)
+
+    def validate_empty_values(self, data):
+        # Missing or null is the empty string: whether that is allowed, and the message if it
+        # is not, are the form's to say.
+        if data is empty or data is None:
+            return (True, "")
+        return super().validate_empty_values(data)
+
+    def run_validators(self, value):
+        """Leave them to the form, so the messages are the page's and the import's."""
+
+
+class FormRulesSerializer(serializers.Serializer):
+    """A serializer whose string fields and rules are a Django form's: the page, the file import
+    and the API refuse the same values with the same messages."""
+
+    form_class: type[forms.Form]
+
+    def get_fields(self):
+        fields = {name: FormRuleField(field) for name, field in self.form_class.base_fields.items()}
+        return fields | super().get_fields()
+
+    def validate(self, attrs):
+        form = self.form_class(
+            data={name: attrs.get(name, "") for name in self.form_class.base_fields}
+        )
+        if not form.is_valid():
+            raise serializers.ValidationError(
+                {name: list(messages) for name, messages in form.errors.items()}
+            )
+        return attrs | form.cleaned_data
+
+
+class StudentCreateSerializer(FormRulesSerializer):
     """A new student. Give a username or an email address (or both): without a username, the
     email address is the username."""
 
-    first_name = serializers.CharField(max_length=150)
-    last_name = serializers.CharField(max_length=150)
-    username = serializers.RegexField(
-        r"^[\w.@+-]+\Z",
-        max_length=150,
-        required=False,
-        allow_blank=True,
-        error_messages={"invalid": _("Use only letters, digits and @ . + - _ (no spaces).")},
-    )
-    email = serializers.EmailField(required=False, allow_blank=True)
-    grade = serializers.CharField(max_length=GRADE_MAX_LENGTH, required=False, allow_blank=True)
+    form_class = StudentAddForm
     class_id = serializers.IntegerField(
         required=False, help_text="Enroll the new student in this class (one of yours)."
     )
-
-    def validate(self, attrs):
-        if not attrs.get("username") and not attrs.get("email"):
-            raise serializers.ValidationError(
-                {"username": _("Give a username or an email address.")}
-            )
-        return attrs
 
 
 class CreatedStudentSerializer(StudentSerializer):

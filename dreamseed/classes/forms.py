@@ -1,9 +1,9 @@
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from dreamseed.accounts.models import STAFF_ROLES, User
 from dreamseed.classes.models import JOIN_CODE_LENGTH, Class
-from dreamseed.classes.roster import GRADE_MAX_LENGTH, ROSTER_MAX_BYTES
 from dreamseed.core.uploads import upload_check
 
 
@@ -59,26 +59,110 @@ class JoinClassForm(forms.Form):
         ) % {"length": JOIN_CODE_LENGTH}
 
 
+ROSTER_MAX_BYTES = 1_000_000
+NAME_MAX_LENGTH = 150
+GRADE_MAX_LENGTH = 20
+
+_LONGER_THAN = _("Longer than %(limit_value)s characters.")
+_BAD_USERNAME = _(
+    "'%(value)s' is not a valid username: use at most 150 letters, digits and @ . + - _ "
+    "(no spaces)."
+)
+_BAD_EMAIL = _("'%(value)s' is not a valid email address.")
+
+
+class _FirstErrorOnly:
+    """A value that is both too long and malformed gets one message, not the same one twice."""
+
+    def run_validators(self, value):
+        try:
+            super().run_validators(value)
+        except ValidationError as error:
+            raise ValidationError(error.error_list[:1]) from None
+
+
+class _UsernameField(_FirstErrorOnly, forms.RegexField):
+    pass
+
+
+class _EmailField(_FirstErrorOnly, forms.EmailField):
+    pass
+
+
 class StudentAddForm(forms.Form):
-    first_name = forms.CharField(label=_("First name"), max_length=150)
-    last_name = forms.CharField(label=_("Last name"), max_length=150)
-    username = forms.RegexField(
+    """The rules for one student, and the only place they are written.
+
+    Used by the add-a-student page, by each line of a roster import (`roster.roster_plan`, which
+    reports the errors as "Line N, column 'x': ...") and by the API
+    (`api.serializers.StudentCreateSerializer`, as a 400 body), so all three accept the same
+    values and word their refusals the same way.
+    """
+
+    first_name = forms.CharField(
+        label=_("First name"),
+        max_length=NAME_MAX_LENGTH,
+        error_messages={"required": _("A first name is required."), "max_length": _LONGER_THAN},
+    )
+    last_name = forms.CharField(
+        label=_("Last name"),
+        max_length=NAME_MAX_LENGTH,
+        error_messages={"required": _("A last name is required."), "max_length": _LONGER_THAN},
+    )
+    username = _UsernameField(
         label=_("Username"),
-        max_length=150,
+        max_length=NAME_MAX_LENGTH,
         required=False,
         regex=r"^[\w.@+-]+\Z",
-        error_messages={"invalid": _("Use only letters, digits and @ . + - _ (no spaces).")},
+        error_messages={"invalid": _BAD_USERNAME, "max_length": _BAD_USERNAME},
         help_text=_("What the student types to sign in. Leave empty to use their email."),
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
-    email = forms.EmailField(label=_("Email"), required=False)
-    grade = forms.CharField(label=_("Grade"), max_length=GRADE_MAX_LENGTH, required=False)
+    email = _EmailField(
+        label=_("Email"),
+        required=False,
+        error_messages={"invalid": _BAD_EMAIL, "max_length": _BAD_EMAIL},
+    )
+    grade = forms.CharField(
+        label=_("Grade"),
+        max_length=GRADE_MAX_LENGTH,
+        required=False,
+        error_messages={"required": _("A grade is required."), "max_length": _LONGER_THAN},
+    )
+
+    def __init__(self, *args, grade_required: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A roster line describes the whole student: a blank grade there would erase the grade of
+        # a student it updates, so the import asks for one. Adding one student, it is optional.
+        self.fields["grade"].required = grade_required
+
+    def clean_username(self) -> str:
+        return self.cleaned_data["username"].lower()
+
+    def clean_email(self) -> str:
+        return self.cleaned_data["email"].lower()
 
     def clean(self):
         cleaned = super().clean()
-        if not cleaned.get("username") and not cleaned.get("email") and not self.errors:
-            self.add_error("username", _("Give a username or an email address."))
+        if self.has_error("username") or self.has_error("email"):
+            return cleaned
+        username, email = cleaned.get("username"), cleaned.get("email")
+        if not username and not email:
+            self.add_error("username", _("A username or an email address is required."))
+        elif not username and len(email) > NAME_MAX_LENGTH:
+            self.add_error(
+                "email",
+                _("An email address used as a username can have at most %(max)s characters.")
+                % {"max": NAME_MAX_LENGTH},
+            )
         return cleaned
+
+    @property
+    def login_name(self) -> str | None:
+        """The username this row signs in with (the email address when there is no username),
+        or None while it is not valid."""
+        if self.has_error("username") or self.has_error("email"):
+            return None
+        return self.cleaned_data.get("username") or self.cleaned_data.get("email") or None
 
 
 class RosterUploadForm(forms.Form):

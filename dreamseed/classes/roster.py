@@ -13,25 +13,20 @@ import io
 from collections import Counter
 from dataclasses import dataclass, field
 
-from django.contrib.auth.validators import UnicodeUsernameValidator
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db.models.functions import Lower, Upper
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from dreamseed.accounts.models import Role, User
+from dreamseed.classes.forms import ROSTER_MAX_BYTES, StudentAddForm
 from dreamseed.classes.models import Class, Enrollment
 from dreamseed.core.uploads import upload_decode
 
-ROSTER_MAX_BYTES = 1_000_000
 ROSTER_MAX_ROWS = 5_000
 ROSTER_COLUMNS = ("first_name", "last_name", "username", "email", "grade", "class")
 ROSTER_REQUIRED_COLUMNS = ("first_name", "last_name", "grade")
 # Stop listing problems after this many: by then the file needs fixing as a whole.
 ROSTER_MAX_ERRORS = 200
-NAME_MAX_LENGTH = 150
-GRADE_MAX_LENGTH = 20
 
 CREATE, UPDATE, UNCHANGED = "create", "update", "unchanged"
 FIELD_LABELS = {
@@ -40,8 +35,6 @@ FIELD_LABELS = {
     "email": gettext_lazy("email"),
     "grade": gettext_lazy("grade"),
 }
-
-_username_validator = UnicodeUsernameValidator()
 
 
 class RosterFileError(Exception):
@@ -271,57 +264,15 @@ def _parse_row(plan, line, columns, cells, default_class, class_lookup) -> Roste
     values = {name: (cells[i].strip() if i < len(cells) else "") for i, name in enumerate(columns)}
     problems_before = len(plan.problems)
 
-    first_name, last_name = values.get("first_name", ""), values.get("last_name", "")
-    for column, value, required in [
-        ("first_name", first_name, _("A first name is required.")),
-        ("last_name", last_name, _("A last name is required.")),
-    ]:
-        if not value:
-            plan.add(line, column, required)
-        elif len(value) > NAME_MAX_LENGTH:
-            plan.add(line, column, _("Longer than %(max)s characters.") % {"max": NAME_MAX_LENGTH})
-
-    email = values.get("email", "").lower()
-    if email:
-        try:
-            validate_email(email)
-        except ValidationError:
-            plan.add(
-                line, "email", _("'%(value)s' is not a valid email address.") % {"value": email}
-            )
-    username = values.get("username", "").lower()
-    if not username and not email:
-        column = "username" if "username" in columns else "email"
-        plan.add(line, column, _("A username or an email address is required."))
-    if username:
-        try:
-            _username_validator(username)
-            if len(username) > NAME_MAX_LENGTH:
-                raise ValidationError("too long")
-        except ValidationError:
-            plan.add(
-                line,
-                "username",
-                _(
-                    "'%(value)s' is not a valid username: use at most 150 letters, digits and "
-                    "@ . + - _ (no spaces)."
-                )
-                % {"value": username},
-            )
-    elif len(email) > NAME_MAX_LENGTH:
-        plan.add(
-            line,
-            "email",
-            _("An email address used as a username can have at most %(max)s characters.")
-            % {"max": NAME_MAX_LENGTH},
-        )
-    username = username or email
-
-    grade = values.get("grade", "")
-    if not grade:
-        plan.add(line, "grade", _("A grade is required."))
-    elif len(grade) > GRADE_MAX_LENGTH:
-        plan.add(line, "grade", _("Longer than %(max)s characters.") % {"max": GRADE_MAX_LENGTH})
+    form = StudentAddForm(
+        data={name: values.get(name, "") for name in StudentAddForm.base_fields},
+        grade_required=True,
+    )
+    for name, messages in form.errors.items():
+        # Without a username column, "give a username or an email" is about the email cell.
+        column = "email" if name == "username" and name not in columns else name
+        for message in messages:
+            plan.add(line, column, message)
 
     school_class = default_class
     class_name = values.get("class", "")
@@ -345,13 +296,14 @@ def _parse_row(plan, line, columns, cells, default_class, class_lookup) -> Roste
 
     if len(plan.problems) != problems_before or plan.truncated:
         return None
+    cleaned = form.cleaned_data
     return RosterRow(
         line=line,
-        first_name=first_name,
-        last_name=last_name,
-        username=username,
-        email=email or None,
-        grade=grade,
+        first_name=cleaned["first_name"],
+        last_name=cleaned["last_name"],
+        username=form.login_name,
+        email=cleaned["email"] or None,
+        grade=cleaned["grade"],
         school_class=school_class,
     )
 
