@@ -160,9 +160,12 @@ class StudentAddForm(forms.Form):
     def login_name(self) -> str | None:
         """The username this row signs in with (the email address when there is no username),
         or None while it is not valid."""
+        username = self.cleaned_data.get("username")
+        if username:
+            return username
         if self.has_error("username") or self.has_error("email"):
             return None
-        return self.cleaned_data.get("username") or self.cleaned_data.get("email") or None
+        return self.cleaned_data.get("email") or None
 
 
 class RosterUploadForm(forms.Form):

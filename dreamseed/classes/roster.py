@@ -172,6 +172,7 @@ def roster_plan(*, text: str, default_class: Class, classes) -> RosterPlan:
 
     class_lookup = _class_lookup(classes) if "class" in columns else {}
     rows: list[RosterRow] = []
+    unusable: list[RosterRow] = []  # lines with a username but other problems
     seen: dict[str, RosterRow] = {}
     data_rows = 0
     try:
@@ -191,16 +192,18 @@ def roster_plan(*, text: str, default_class: Class, classes) -> RosterPlan:
                 ]
                 plan.rows = []
                 return plan
-            row = _parse_row(plan, line, columns, cells, default_class, class_lookup)
+            row, row_ok = _parse_row(plan, line, columns, cells, default_class, class_lookup)
             if row is None:
                 continue
+            # A repeated username is reported with the line's other problems, not after they
+            # are fixed: the teacher fixes the file once.
             earlier = seen.get(row.username)
             if earlier is not None:
                 if _duplicate(plan, row, earlier):
                     continue
                 row.same_as = earlier.line
             seen.setdefault(row.username, row)
-            rows.append(row)
+            (rows if row_ok else unusable).append(row)
     except csv.Error as error:
         plan.add(
             reader.line_num,
@@ -213,10 +216,13 @@ def roster_plan(*, text: str, default_class: Class, classes) -> RosterPlan:
         )
     if not rows and plan.is_valid:
         plan.add(2, None, _("The file has a header but no students."))
+    existing = _existing_users(rows + unusable)
+    _refuse_staff(plan, rows + unusable, existing)
+    plan.problems.sort(key=lambda problem: problem.line)
     if not plan.is_valid:
         return plan
-    _compare_with_school(plan, rows)
-    plan.rows = rows if plan.is_valid else []
+    _compare_with_school(plan, rows, existing)
+    plan.rows = rows
     return plan
 
 
@@ -252,7 +258,13 @@ def _class_lookup(classes) -> dict[str, list[Class]]:
     return lookup
 
 
-def _parse_row(plan, line, columns, cells, default_class, class_lookup) -> RosterRow | None:
+def _parse_row(
+    plan, line, columns, cells, default_class, class_lookup
+) -> tuple[RosterRow | None, bool]:
+    """The line as a row (None when it has no usable username), and whether it has no problems.
+
+    Problems go to `plan`.
+    """
     if len(cells) > len(columns) and any(cell.strip() for cell in cells[len(columns) :]):
         plan.add(
             line,
@@ -260,7 +272,7 @@ def _parse_row(plan, line, columns, cells, default_class, class_lookup) -> Roste
             _("This line has %(cells)s values but the header has %(columns)s columns.")
             % {"cells": len(cells), "columns": len(columns)},
         )
-        return None
+        return None, False
     values = {name: (cells[i].strip() if i < len(cells) else "") for i, name in enumerate(columns)}
     problems_before = len(plan.problems)
 
@@ -274,43 +286,47 @@ def _parse_row(plan, line, columns, cells, default_class, class_lookup) -> Roste
         for message in messages:
             plan.add(line, column, message)
 
-    school_class = default_class
-    class_name = values.get("class", "")
-    if class_name:
-        matches = class_lookup.get(class_name.upper(), [])
-        if not matches:
-            plan.add(
-                line,
-                "class",
-                _("'%(value)s' is not one of your classes.") % {"value": class_name},
-            )
-        elif len(matches) > 1:
-            plan.add(
-                line,
-                "class",
-                _("More than one of your classes is called '%(value)s'. Rename one of them.")
-                % {"value": class_name},
-            )
-        else:
-            school_class = matches[0]
-
-    if len(plan.problems) != problems_before or plan.truncated:
-        return None
+    school_class = _row_class(plan, line, values.get("class", ""), default_class, class_lookup)
+    row_ok = len(plan.problems) == problems_before and not plan.truncated
+    username = form.login_name
+    if username is None:
+        return None, False
     cleaned = form.cleaned_data
-    return RosterRow(
+    # On a line with problems, the cells as written still tell whether a repeat is the same
+    # student.
+    email = cleaned.get("email", values.get("email", "").lower())
+    row = RosterRow(
         line=line,
-        first_name=cleaned["first_name"],
-        last_name=cleaned["last_name"],
-        username=form.login_name,
-        email=cleaned["email"] or None,
-        grade=cleaned["grade"],
+        first_name=cleaned.get("first_name", values.get("first_name", "")),
+        last_name=cleaned.get("last_name", values.get("last_name", "")),
+        username=username,
+        email=email or None,
+        grade=cleaned.get("grade", values.get("grade", "")),
         school_class=school_class,
     )
+    return row, row_ok
+
+
+def _row_class(plan, line, class_name, default_class, class_lookup) -> Class | None:
+    """The class a line goes to; None (and a problem) when its `class` cell names none."""
+    if not class_name:
+        return default_class
+    matches = class_lookup.get(class_name.upper(), [])
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        message = _("'%(value)s' is not one of your classes.")
+    else:
+        message = _("More than one of your classes is called '%(value)s'. Rename one of them.")
+    plan.add(line, "class", message % {"value": class_name})
+    return None
 
 
 def _duplicate(plan: RosterPlan, row: RosterRow, earlier: RosterRow) -> bool:
     """A student may appear once per class; return True if `row` is a problem."""
     column = "username" if row.username != row.email else "email"
+    if row.school_class is None or earlier.school_class is None:
+        return False  # the line's class cell is already reported; compare once it is fixed
     if row.school_class == earlier.school_class:
         plan.add(
             row.line,
@@ -336,15 +352,34 @@ def _duplicate(plan: RosterPlan, row: RosterRow, earlier: RosterRow) -> bool:
     return False
 
 
-def _compare_with_school(plan: RosterPlan, rows: list[RosterRow]) -> None:
-    """Decide create/update/unchanged and whether to enroll, in three queries in all."""
+def _existing_users(rows: list[RosterRow]) -> dict[str, User]:
+    """The school's accounts with the lines' usernames, by lower-cased username (one query)."""
     usernames = {row.username for row in rows}
-    existing = {
+    return {
         user.username.lower(): user
         for user in User.objects.annotate(lower_username=Lower("username"))
         .filter(lower_username__in=usernames)
         .select_related("student_profile")
     }
+
+
+def _refuse_staff(plan: RosterPlan, rows: list[RosterRow], existing: dict[str, User]) -> None:
+    for row in rows:
+        user = existing.get(row.username)
+        if user is not None and user.role != Role.STUDENT:
+            column = "username" if row.username != row.email else "email"
+            plan.add(
+                row.line,
+                column,
+                _("'%(value)s' belongs to a staff member of this school, not a student.")
+                % {"value": row.username},
+            )
+
+
+def _compare_with_school(
+    plan: RosterPlan, rows: list[RosterRow], existing: dict[str, User]
+) -> None:
+    """Decide create/update/unchanged and whether to enroll (one more query)."""
     students = [user for user in existing.values() if user.role == Role.STUDENT]
     enrolled = set(
         Enrollment.objects.filter(
@@ -354,15 +389,6 @@ def _compare_with_school(plan: RosterPlan, rows: list[RosterRow]) -> None:
     for row in rows:
         user = existing.get(row.username)
         if user is None:
-            continue
-        if user.role != Role.STUDENT:
-            column = "username" if row.username != row.email else "email"
-            plan.add(
-                row.line,
-                column,
-                _("'%(value)s' belongs to a staff member of this school, not a student.")
-                % {"value": row.username},
-            )
             continue
         row.student = user
         profile = getattr(user, "student_profile", None)
