@@ -353,6 +353,45 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": crontab(hour=6, minute=30, day_of_week="mon"),
     },
 }
+# Periodic work done in every school as one pass (dreamseed/core/sweeps.py): the beat tasks
+# above queue these by name. `function` runs in each school; see core.sweeps.SweepJob.
+SWEEP_JOBS: list[dict] = [
+    # Every minute: only schools with a session due (the index is marked when a session starts
+    # or resumes and when an assignment's window changes).
+    {
+        "name": "sessions-expire",
+        "function": "dreamseed.assessments.services.sessions_expire_due",
+        "index": "sessions-expire",
+        "next_due": "dreamseed.assessments.services.sessions_next_due",
+        "visits_all": False,
+    },
+    # Hourly, every school: the safety net for a mark that was never made (data older than the
+    # index, a write that bypassed the ORM); rebuilds the index as it goes.
+    {
+        "name": "sessions-expire-full",
+        "function": "dreamseed.assessments.services.sessions_expire_due",
+        "index": "sessions-expire",
+        "next_due": "dreamseed.assessments.services.sessions_next_due",
+    },
+    {
+        "name": "item-statistics",
+        "function": "dreamseed.itembank.statistics.item_statistics_compute",
+        "batch_size": 50,
+    },
+    {
+        "name": "pilot-calibration-check",
+        "function": "dreamseed.itembank.tasks.pilot_calibration_check_school",
+    },
+    {
+        "name": "report-files-cleanup",
+        "function": "dreamseed.reports.services.report_files_cleanup",
+    },
+    {
+        "name": "teacher-digest",
+        "function": "dreamseed.reports.services.teacher_digest_send",
+        "batch_size": 100,
+    },
+]
 CELERY_TIMEZONE = TIME_ZONE
 # A task whose worker died (acks_late) is redelivered once unacknowledged this long: above the
 # longest hard time limit (report bundles, 660 s), or tasks would run twice.
@@ -606,6 +645,9 @@ MIDDLEWARE.insert(
     "dreamseed.lti.framing.LtiCookieMiddleware",
 )
 # Grades whose passback never got queued (broker down at the time) are picked up again.
+SWEEP_JOBS.append(
+    {"name": "lti-passback-sweep", "function": "dreamseed.lti.grades.passbacks_requeue_stale"}
+)
 CELERY_BEAT_SCHEDULE["lti-grade-passback-sweep"] = {
     "task": "dreamseed.lti.tasks.grade_passback_sweep_all_schools",
     "schedule": 15 * 60,

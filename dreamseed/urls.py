@@ -2,11 +2,11 @@
 
 from django.urls import include, path
 
-from dreamseed.core import views as core_views
+from dreamseed.classes import views as class_views
 from dreamseed.schools import views as school_views
 
 urlpatterns = [
-    path("", core_views.dashboard, name="dashboard"),
+    path("", class_views.dashboard, name="dashboard"),
     path("accounts/", include("dreamseed.accounts.urls")),
     path("classes/", include("dreamseed.classes.urls")),
     path("items/", include("dreamseed.itembank.urls")),

@@ -15,7 +15,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from dreamseed.accounts.models import Role
 from dreamseed.accounts.permissions import staff_required, student_required
 from dreamseed.assessments import selectors
 from dreamseed.assessments.charts import assignment_distribution_svg, session_trajectory_svg
@@ -422,10 +421,3 @@ def session_result(request, pk):
     context = _result_context(session, staff=False)
     context["visible"] = session.assignment.assessment.show_results_to_students
     return render(request, "assessments/session_result.html", context)
-
-
-def home_context(user) -> dict:
-    """Extra context for the dashboards."""
-    if user.role == Role.STUDENT:
-        return {"test_groups": selectors.student_tests(student=user)}
-    return {}

@@ -1,8 +1,11 @@
-"""Class pages: teachers and admins manage classes, rosters and imports; students join by code."""
+"""Class pages: teachers and admins manage classes, rosters and imports; students join by code.
+Also the school home page, which differs by role and is built from each role's classes."""
 
 import csv
+from datetime import timedelta
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
@@ -10,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
+from django.utils.dateparse import parse_datetime
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -17,9 +21,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from dreamseed.accounts import badges
-from dreamseed.accounts.models import User
+from dreamseed.accounts.models import Role, User
 from dreamseed.accounts.permissions import staff_required, student_required
 from dreamseed.assessments.models import ExamSession
+from dreamseed.assessments.selectors import student_tests
 from dreamseed.classes import results, selectors, services
 from dreamseed.classes.forms import (
     ClassForm,
@@ -28,7 +33,7 @@ from dreamseed.classes.forms import (
     StudentAddForm,
     StudentSelectionForm,
 )
-from dreamseed.classes.models import RosterImport
+from dreamseed.classes.models import Class, RosterImport
 from dreamseed.classes.roster import RosterFileError
 from dreamseed.core.exports import spreadsheet_safe
 from dreamseed.schools.licensing import LicenceReadOnly, SeatLimitReached
@@ -50,6 +55,51 @@ def _manageable_classes(request):
 
 def _error_text(error: ValidationError) -> str:
     return " ".join(error.messages)
+
+
+# --- The school home page ------------------------------------------------------------------------
+
+#: Home pages opened within this time of each other are one visit: "finished since your last
+#: visit" keeps its meaning across reloads.
+VISIT_GAP = timedelta(minutes=30)
+FIRST_VISIT_LOOKBACK = timedelta(days=7)
+
+
+def _last_visit(request):
+    """When the teacher's previous visit began (a week ago on the first visit). The session is
+    written only when a new visit begins."""
+    now = timezone.now()
+    started = parse_datetime(request.session.get("home_visit_at", ""))
+    since = parse_datetime(request.session.get("home_since", ""))
+    if started is None or now - started > VISIT_GAP:
+        since = started or now - FIRST_VISIT_LOOKBACK
+        request.session["home_visit_at"] = now.isoformat()
+        request.session["home_since"] = since.isoformat()
+    return since or now - FIRST_VISIT_LOOKBACK
+
+
+@login_required
+def dashboard(request):
+    user = request.user
+    if user.role == Role.ADMIN:
+        context = {
+            "teacher_count": User.objects.filter(role=Role.TEACHER, is_active=True).count(),
+            "student_count": User.objects.filter(role=Role.STUDENT, is_active=True).count(),
+            "admin_count": User.objects.filter(role=Role.ADMIN, is_active=True).count(),
+            "class_count": Class.objects.active().count(),
+        }
+        return render(request, "classes/dashboard_admin.html", context)
+    classes = selectors.class_list_for(user=user)
+    if user.role == Role.TEACHER:
+        context = {"classes": classes}
+        context.update(results.teacher_attention(classes=classes, since=_last_visit(request)))
+        return render(request, "classes/dashboard_teacher.html", context)
+    context = {
+        "classes": classes,
+        "join_form": JoinClassForm(),
+        "test_groups": student_tests(student=user),  # the tests open to the student now
+    }
+    return render(request, "classes/dashboard_student.html", context)
 
 
 # --- Class list, create, edit, archive -----------------------------------------------------------

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -40,50 +41,9 @@ class SweepJob:
     visits_all: bool = True  # False: only the schools due in `index`
 
 
-JOBS = {
-    job.name: job
-    for job in [
-        # Every minute: only schools with a session due (the index is marked when a session
-        # starts or resumes and when an assignment's window changes).
-        SweepJob(
-            name="sessions-expire",
-            function="dreamseed.assessments.services.sessions_expire_due",
-            index="sessions-expire",
-            next_due="dreamseed.assessments.services.sessions_next_due",
-            visits_all=False,
-        ),
-        # Hourly, every school: the safety net for a mark that was never made (data older
-        # than the index, a write that bypassed the ORM); rebuilds the index as it goes.
-        SweepJob(
-            name="sessions-expire-full",
-            function="dreamseed.assessments.services.sessions_expire_due",
-            index="sessions-expire",
-            next_due="dreamseed.assessments.services.sessions_next_due",
-        ),
-        SweepJob(
-            name="item-statistics",
-            function="dreamseed.itembank.statistics.item_statistics_compute",
-            batch_size=50,
-        ),
-        SweepJob(
-            name="pilot-calibration-check",
-            function="dreamseed.itembank.tasks.pilot_calibration_check_school",
-        ),
-        SweepJob(
-            name="report-files-cleanup",
-            function="dreamseed.reports.services.report_files_cleanup",
-        ),
-        SweepJob(
-            name="teacher-digest",
-            function="dreamseed.reports.services.teacher_digest_send",
-            batch_size=100,
-        ),
-        SweepJob(
-            name="lti-passback-sweep",
-            function="dreamseed.lti.grades.passbacks_requeue_stale",
-        ),
-    ]
-}
+# The apps' jobs are listed in settings.SWEEP_JOBS (the project puts the apps together; core
+# knows none of them).
+JOBS = {job["name"]: SweepJob(**job) for job in settings.SWEEP_JOBS}
 
 
 @dataclass
