@@ -3,8 +3,8 @@ selection, stopping rules and calibration, in numpy and scipy only (no Django, n
 
 The web layer builds one :class:`ItemPool` per pool version, caches it per process, and calls
 :func:`cat_step` on each request with the administered item indices and responses.
-Calibration is :func:`dreamseed.cat.calibration.calibrate` (not re-exported here, because
-``dreamseed.cat.calibrate`` is the command-line module of the same name).
+Calibration is :func:`dreamseed.cat.calibration.calibrate`. The command-line tools are under
+:mod:`dreamseed.cat.cli` (``python -m dreamseed.cat.cli.simulate``, ``... .cli.calibrate``).
 
 Items scored 0..m (GPCM, PCM, GRM) and mixed banks: :class:`PolyBank` (built by
 :func:`make_bank`), :class:`PolyItemPool` and :func:`poly_cat_step` for adaptive tests,

@@ -142,6 +142,33 @@ class CalibrationResult:
         """Indices of flagged items."""
         return np.array([i for i, flag in enumerate(self.flags) if flag], dtype=np.intp)
 
+    def summary(self, labels: list[str], *, persons: int, responses: int) -> dict:
+        """The figures the command-line tool prints, as plain JSON-ready values."""
+        return {
+            "model": self.model,
+            "items": len(labels),
+            "persons": persons,
+            "responses": responses,
+            "iterations": self.iterations,
+            "converged": self.converged,
+            "loglik": None if np.isnan(self.loglik) else round(self.loglik, 4),
+            "seconds": round(self.seconds, 4),
+            **flag_summary(self, labels),
+        }
+
+
+def flag_summary(result, labels: list[str]) -> dict:
+    """How many items of a calibration result are flagged, by flag, and the first 50 of them."""
+    counts: dict[str, int] = {}
+    for flag in result.flags:
+        if flag:
+            counts[flag] = counts.get(flag, 0) + 1
+    return {
+        "items_flagged": int(sum(counts.values())),
+        "flags": counts,
+        "flagged_items": [labels[i] for i in result.flagged.tolist()][:50],
+    }
+
 
 def calibrate(
     person_idx,

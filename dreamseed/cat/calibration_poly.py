@@ -85,6 +85,7 @@ from .calibration import (
     _check_options,
     _safe_inverse,
     check_max_se,
+    flag_summary,
     scaled_step,
 )
 from .exceptions import (
@@ -186,6 +187,31 @@ class PolyCalibrationResult:
     def flagged(self) -> np.ndarray:
         """Indices of flagged items."""
         return np.array([i for i, flag in enumerate(self.flags) if flag], dtype=np.intp)
+
+    @property
+    def model_counts(self) -> dict[str, int]:
+        """How many items of each model, in order of first appearance."""
+        counts: dict[str, int] = {}
+        for model in self.models:
+            counts[model] = counts.get(model, 0) + 1
+        return counts
+
+    def summary(self, labels: list[str], *, persons: int, responses: int) -> dict:
+        """The figures the command-line tool prints, as plain JSON-ready values."""
+        return {
+            "models": self.model_counts,
+            "items": len(labels),
+            "anchors": int(self.fixed.sum()),
+            "persons": persons,
+            "responses": responses,
+            "iterations": self.iterations,
+            "converged": self.converged,
+            "loglik": None if np.isnan(self.loglik) else round(self.loglik, 4),
+            "population_mean": round(self.population_mean, 4),
+            "population_sd": round(self.population_sd, 4),
+            "seconds": round(self.seconds, 4),
+            **flag_summary(self, labels),
+        }
 
     def bank(self, items=None) -> PolyBank:
         """A :class:`PolyBank` of ``items`` (default: every estimated item)."""

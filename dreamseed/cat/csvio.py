@@ -8,6 +8,8 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from .exceptions import CsvFormatError
 
 NUMBER = "number"
@@ -154,3 +156,85 @@ def _format(value) -> str:
     if isinstance(value, float):
         return "" if math.isnan(value) else f"{value:.6f}"
     return str(value)
+
+
+# --- The tools' files ----------------------------------------------------------------------------
+
+
+def read_responses(path: str, *, scores: bool = False):
+    """Read ``person,item,response`` (long format, one row per answer) into index arrays.
+
+    Responses are 0/1, or with ``scores`` whole numbers 0, 1, 2, ... (polytomous items). Returns
+    ``(person, item, response, item_labels, n_persons)``: item labels in numeric order when they
+    are all numbers, else alphabetical; persons coded in order of first appearance.
+
+    Raises
+    ------
+    CsvFormatError
+        A bad response, or a person who answered an item twice (naming both lines).
+    """
+    table = read_table(path, required={"person": TEXT, "item": TEXT, "response": TEXT})
+    persons, items, answers = (table.columns[k] for k in ("person", "item", "response"))
+    response = np.empty(len(table), dtype=np.intp if scores else np.int8)
+    for row, value in enumerate(answers):
+        response[row] = _score(value) if scores else _answer(value)
+        if response[row] < 0:
+            expected = (
+                "a score: use a whole number 0, 1, 2, ..." if scores else ("a response: use 0 or 1")
+            )
+            raise table.error(row, "response", f"{value!r} is not {expected}")
+
+    item_labels = _sorted_labels(set(items))
+    item_code = {label: i for i, label in enumerate(item_labels)}
+    person_code: dict[str, int] = {}
+    person = np.fromiter(
+        (person_code.setdefault(p, len(person_code)) for p in persons), np.intp, len(table)
+    )
+    item = np.fromiter((item_code[i] for i in items), np.intp, len(table))
+
+    keys = person.astype(np.int64) * len(item_labels) + item
+    order = np.argsort(keys, kind="stable")
+    repeats = np.flatnonzero(np.diff(keys[order]) == 0)
+    if len(repeats):
+        first, second = order[repeats[0]], order[repeats[0] + 1]
+        raise table.error(
+            second,
+            "item",
+            f"person {persons[second]!r} answered item {items[second]!r} twice "
+            f"(first on line {table.lines[first]})",
+        )
+    return person, item, response, item_labels, len(person_code)
+
+
+def _answer(value: str) -> int:
+    """0 or 1, or -1 for anything else."""
+    if value not in ("0", "1", "0.0", "1.0"):
+        return -1
+    return 1 if value.startswith("1") else 0
+
+
+def _score(value: str) -> int:
+    """A whole number >= 0, or -1 for anything else."""
+    try:
+        number = float(value)
+    except ValueError:
+        return -1
+    if not (math.isfinite(number) and number >= 0 and number == round(number)):
+        return -1
+    return int(number)
+
+
+def _sorted_labels(labels: set[str]) -> list[str]:
+    """Numeric labels in numeric order, others alphabetically."""
+    try:
+        return sorted(labels, key=lambda label: (float(label), label))
+    except ValueError:
+        return sorted(labels)
+
+
+def read_thetas(path: str) -> tuple[list[str], np.ndarray]:
+    """Read ``theta`` (and optionally ``examinee``): names (1, 2, ... without that column) and
+    abilities."""
+    table = read_table(path, required={"theta": NUMBER}, optional={"examinee": TEXT})
+    names = table.columns.get("examinee") or [str(i) for i in range(1, len(table) + 1)]
+    return names, np.array(table.columns["theta"], dtype=float)

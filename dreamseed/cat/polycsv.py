@@ -1,4 +1,8 @@
-"""CSV files of polytomous and mixed banks for the ``simulate`` and ``calibrate`` tools.
+"""Bank and parameter CSV files of the ``simulate`` and ``calibrate`` tools
+(:mod:`dreamseed.cat.cli`).
+
+A **bank file** has columns ``a,b,c`` and optionally ``d``, ``id`` (or ``item``), ``content``,
+``exposure_k`` and ``flag``; the 1PL/2PL/3PL parameter file that ``calibrate`` writes is one.
 
 A **mixed bank file** has a ``model`` column (``1PL``, ``2PL``, ``3PL``, ``4PL``, ``GPCM``,
 ``PCM`` or ``GRM``) and the category thresholds in columns ``b1, b2, ...`` (left empty beyond
@@ -27,11 +31,92 @@ import numpy as np
 from .csvio import NUMBER, TEXT, read_table, write_table
 from .exceptions import CatError, CsvFormatError, InvalidParametersError
 from .polytomous import MAX_CATEGORIES, MODEL_CODES, make_bank
+from .pool import ItemPool
 
 #: Threshold columns ``b1 .. b{MAX_CATEGORIES - 1}``.
 THRESHOLD_COLUMNS = tuple(f"b{k}" for k in range(1, MAX_CATEGORIES))
 #: Models written by calibrate (PCM and 1PL keep their names: their slope is fixed at 1).
 POLYTOMOUS_MODELS = ("GPCM", "PCM", "GRM")
+#: Columns of the 1PL/2PL/3PL parameter file.
+PARAMS_COLUMNS = ("item", "a", "b", "c", "d", "se_a", "se_b", "se_c", "flag", "n_responses")
+
+_BANK_COLUMNS = {"a": NUMBER, "b": NUMBER, "c": NUMBER}
+_BANK_OPTIONAL = {
+    "d": NUMBER,
+    "id": TEXT,
+    "item": TEXT,
+    "content": TEXT,
+    "exposure_k": NUMBER,
+    "flag": TEXT,
+}
+
+
+def read_bank(path: str) -> ItemPool:
+    """Read a bank file into a pool, mapping parameter errors back to file lines (a mixed bank
+    file gives a :class:`~dreamseed.cat.adaptive_poly.PolyItemPool`)."""
+    if is_mixed_bank_file(path):
+        return read_mixed_bank(path)
+    table = read_table(
+        path,
+        required=_BANK_COLUMNS,
+        optional=_BANK_OPTIONAL,
+        allow_empty=("a", "b", "c", "d", "flag", "exposure_k"),
+    )
+    columns = table.columns
+    rows = list(range(len(table)))
+    if "flag" in columns:  # a calibrate output: skip the items it could not estimate
+        rows = [r for r in rows if not (columns["flag"][r] and columns["a"][r] is None)]
+        skipped = len(table) - len(rows)
+        if skipped:
+            print(f"note: skipped {skipped} flagged item(s) without parameters", file=sys.stderr)
+        if not rows:
+            raise CatError(f"{path}: every item is flagged; no item to test with")
+    for name in ("a", "b", "c", "d"):
+        for r in rows if name in columns else ():
+            if columns[name][r] is None:
+                raise table.error(r, name, "empty value")
+
+    def column(name, default):
+        if name not in columns:
+            return np.full(len(rows), default, dtype=float)
+        values = [columns[name][r] for r in rows]
+        return np.array([default if v is None else v for v in values], dtype=float)
+
+    id_column = "id" if "id" in columns else ("item" if "item" in columns else None)
+    ids = [columns[id_column][r] for r in rows] if id_column else None
+    content = [columns["content"][r] for r in rows] if "content" in columns else None
+    try:
+        return ItemPool.from_arrays(
+            a=column("a", 1.0),
+            b=column("b", 0.0),
+            c=column("c", 0.0),
+            d=column("d", 1.0),
+            ids=ids,
+            content=content,
+            exposure_k=column("exposure_k", 1.0),
+        )
+    except InvalidParametersError as exc:
+        if exc.item is not None:
+            row = rows[exc.item]
+            message = str(exc).split(": ", 1)[-1] if ": " in str(exc) else str(exc)
+            raise table.error(row, exc.column, message) from None
+        raise CatError(f"{path}: {exc}") from None
+
+
+def write_params(path: str, labels: list[str], result) -> None:
+    """Write a :class:`~dreamseed.cat.calibration.CalibrationResult` as a parameter file (a
+    bank file with standard errors, flags and response counts)."""
+    rows = (
+        [
+            label,
+            *result.params[i].tolist(),
+            *result.se[i].tolist(),
+            result.flags[i],
+            int(result.n_responses[i]),
+        ]
+        for i, label in enumerate(labels)
+    )
+    write_table(path, PARAMS_COLUMNS, rows)
 
 
 def is_mixed_bank_file(path: str) -> bool:
@@ -56,18 +141,7 @@ def read_mixed_bank(path: str):
     """
     from .adaptive_poly import PolyItemPool
 
-    optional = {
-        "a": NUMBER,
-        "b": NUMBER,
-        "c": NUMBER,
-        "d": NUMBER,
-        "id": TEXT,
-        "item": TEXT,
-        "content": TEXT,
-        "exposure_k": NUMBER,
-        "flag": TEXT,
-        **dict.fromkeys(THRESHOLD_COLUMNS, NUMBER),
-    }
+    optional = {**_BANK_COLUMNS, **_BANK_OPTIONAL, **dict.fromkeys(THRESHOLD_COLUMNS, NUMBER)}
     table = read_table(
         path,
         required={"model": TEXT},
@@ -134,48 +208,6 @@ def read_mixed_bank(path: str):
                 column_name = present[0] if present else "b"
             raise table.error(rows[exc.item], column_name, message) from None
         raise CatError(f"{path}: {exc}") from None
-
-
-def read_scored_responses(path: str):
-    """Read ``person,item,response`` with integer scores >= 0.
-
-    Returns ``(person, item, score, item_labels, n_persons)`` like
-    :func:`dreamseed.cat.calibrate.read_responses`.
-    """
-    from .calibrate import _sorted_labels
-
-    table = read_table(path, required={"person": TEXT, "item": TEXT, "response": TEXT})
-    persons, items, answers = (table.columns[k] for k in ("person", "item", "response"))
-    score = np.empty(len(table), dtype=np.intp)
-    for row, value in enumerate(answers):
-        try:
-            number = float(value)
-        except ValueError:
-            number = math.nan
-        if not (math.isfinite(number) and number >= 0 and number == round(number)):
-            raise table.error(
-                row, "response", f"{value!r} is not a score: use a whole number 0, 1, 2, ..."
-            )
-        score[row] = int(number)
-    item_labels = _sorted_labels(set(items))
-    item_code = {label: i for i, label in enumerate(item_labels)}
-    person_code: dict[str, int] = {}
-    person = np.fromiter(
-        (person_code.setdefault(p, len(person_code)) for p in persons), np.intp, len(table)
-    )
-    item = np.fromiter((item_code[i] for i in items), np.intp, len(table))
-    keys = person.astype(np.int64) * len(item_labels) + item
-    order = np.argsort(keys, kind="stable")
-    repeats = np.flatnonzero(np.diff(keys[order]) == 0)
-    if len(repeats):
-        first, second = order[repeats[0]], order[repeats[0] + 1]
-        raise table.error(
-            second,
-            "item",
-            f"person {persons[second]!r} answered item {items[second]!r} twice "
-            f"(first on line {table.lines[first]})",
-        )
-    return person, item, score, item_labels, len(person_code)
 
 
 def read_item_models(path: str, labels: list[str]) -> tuple[list[str], np.ndarray | None]:
@@ -275,79 +307,3 @@ def write_mixed_params(path: str, labels: list[str], result) -> None:
             ]
         )
     write_table(path, header, rows)
-
-
-def run_mixed_calibration(args) -> int:
-    """``calibrate`` for polytomous models, per-item models or anchors (see
-    :mod:`dreamseed.cat.calibrate`); returns the exit status."""
-    import json
-
-    from .calibration_poly import calibrate_poly
-
-    if getattr(args, "slope_prior_sd", None) is not None:
-        print(
-            "error: --slope-prior-sd is for the 2PL/3PL calibration only; polytomous, mixed and "
-            "anchored calibrations are plain marginal maximum likelihood",
-            file=sys.stderr,
-        )
-        return 2
-    try:
-        person, item, score, labels, n_persons = read_scored_responses(args.responses)
-        if args.item_models:
-            models, categories = read_item_models(args.item_models, labels)
-        else:
-            models, categories = [args.model] * len(labels), None
-        anchors, fixed = None, None
-        if args.anchors:
-            anchors, fixed = anchors_for(read_mixed_bank(args.anchors), labels, args.anchors)
-        result = calibrate_poly(
-            person,
-            item,
-            score,
-            models=models,
-            n_items=len(labels),
-            n_persons=n_persons,
-            n_categories=categories,
-            anchors=anchors,
-            fixed=fixed,
-            min_responses=args.min_responses,
-            max_iterations=args.max_iterations,
-            tolerance=args.tolerance,
-        )
-        write_mixed_params(args.out, labels, result)
-    except CatError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"error: cannot write {args.out}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
-    flag_counts: dict[str, int] = {}
-    for flag in result.flags:
-        if flag:
-            flag_counts[flag] = flag_counts.get(flag, 0) + 1
-    model_counts: dict[str, int] = {}
-    for model in models:
-        model_counts[model] = model_counts.get(model, 0) + 1
-    summary = {
-        "models": model_counts,
-        "items": len(labels),
-        "anchors": int(result.fixed.sum()),
-        "persons": n_persons,
-        "responses": len(score),
-        "iterations": result.iterations,
-        "converged": result.converged,
-        "loglik": None if np.isnan(result.loglik) else round(result.loglik, 4),
-        "population_mean": round(result.population_mean, 4),
-        "population_sd": round(result.population_sd, 4),
-        "seconds": round(result.seconds, 4),
-        "items_flagged": int(sum(flag_counts.values())),
-        "flags": flag_counts,
-        "flagged_items": [labels[i] for i in result.flagged.tolist()][:50],
-    }
-    kinds = ", ".join(f"{count} {model}" for model, count in model_counts.items())
-    print(
-        f"{kinds}: {n_persons} persons, {len(score)} responses, {result.iterations} EM "
-        f"iterations, {summary['items_flagged']} flagged; wrote {args.out}"
-    )
-    print(json.dumps(summary))
-    return 0

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dreamseed.cat import calibrate as calibrate_cli
-from dreamseed.cat import simulate as simulate_cli
+from dreamseed.cat.cli import calibrate as calibrate_cli
+from dreamseed.cat.cli import simulate as simulate_cli
 
 from .conftest import random_bank
 from .test_calibration import simulate_responses
@@ -50,7 +50,7 @@ def thetas_csv(tmp_path):
 def test_simulate_writes_one_row_per_examinee_and_a_json_summary(tmp_path, bank_csv, thetas_csv):
     out = tmp_path / "out.csv"
     done = run_module(
-        "dreamseed.cat.simulate",
+        "dreamseed.cat.cli.simulate",
         "--bank",
         bank_csv,
         "--thetas",
@@ -82,7 +82,7 @@ def test_simulate_writes_one_row_per_examinee_and_a_json_summary(tmp_path, bank_
 def test_simulate_bad_csv_exits_2_naming_line_and_column(tmp_path, thetas_csv):
     bank = write(tmp_path / "bank.csv", "a,b,c\n1.0,0.0,0.2\n1.2,oops,0.2\n")
     done = run_module(
-        "dreamseed.cat.simulate",
+        "dreamseed.cat.cli.simulate",
         "--bank",
         bank,
         "--thetas",
@@ -175,7 +175,7 @@ def responses_csv(tmp_path):
 def test_calibrate_writes_parameters_flags_and_a_json_summary(tmp_path, responses_csv):
     out = tmp_path / "params.csv"
     done = run_module(
-        "dreamseed.cat.calibrate", "--responses", responses_csv, "--model", "2PL", "--out", out
+        "dreamseed.cat.cli.calibrate", "--responses", responses_csv, "--model", "2PL", "--out", out
     )
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout.strip().splitlines()[-1])
@@ -204,7 +204,13 @@ def test_calibrate_writes_parameters_flags_and_a_json_summary(tmp_path, response
 def test_calibrate_bad_csv_exits_2_naming_line_and_column(tmp_path):
     bad = write(tmp_path / "resp.csv", "person,item,response\np1,i1,1\np1,i2,yes\n")
     done = run_module(
-        "dreamseed.cat.calibrate", "--responses", bad, "--model", "1PL", "--out", tmp_path / "o.csv"
+        "dreamseed.cat.cli.calibrate",
+        "--responses",
+        bad,
+        "--model",
+        "1PL",
+        "--out",
+        tmp_path / "o.csv",
     )
     assert done.returncode == 2
     assert "line 3, column 'response': 'yes' is not a response: use 0 or 1" in done.stderr

@@ -6,9 +6,9 @@ import json
 import numpy as np
 import pytest
 
-from dreamseed.cat import calibrate as calibrate_cli
-from dreamseed.cat import simulate as simulate_cli
 from dreamseed.cat.adaptive_poly import simulate_scores
+from dreamseed.cat.cli import calibrate as calibrate_cli
+from dreamseed.cat.cli import simulate as simulate_cli
 
 from .conftest import random_bank
 from .test_polytomous_calibration import true_bank
