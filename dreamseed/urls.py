@@ -3,6 +3,7 @@
 from django.urls import include, path
 
 from dreamseed.classes import views as class_views
+from dreamseed.itembank import views as itembank_views
 from dreamseed.schools import views as school_views
 
 urlpatterns = [
@@ -10,6 +11,7 @@ urlpatterns = [
     path("accounts/", include("dreamseed.accounts.urls")),
     path("classes/", include("dreamseed.classes.urls")),
     path("items/", include("dreamseed.itembank.urls")),
+    path("media/items/<str:name>", itembank_views.item_image, name="item_image"),
     path("tests/", include("dreamseed.assessments.urls")),
     path("billing/", include("dreamseed.billing.urls")),
     path("reports/", include("dreamseed.reports.urls")),

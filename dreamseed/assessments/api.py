@@ -19,6 +19,7 @@ from dreamseed.assessments.services import (
     session_refresh,
     session_start,
 )
+from dreamseed.itembank.kinds import response_from_form
 
 
 class IsStudent(permissions.BasePermission):
@@ -50,8 +51,9 @@ class SessionSerializer(serializers.ModelSerializer):
         return {
             "item": version.item_id,
             "version": version.number,
+            "kind": version.kind,
             "stem": version.stem,
-            "options": [{"key": o["key"], "text": o["text"]} for o in version.options],
+            "options": [{"key": key, "text": str(text)} for key, text in version.options_html],
         }
 
     def get_seconds_left(self, session) -> int | None:
@@ -76,9 +78,28 @@ class StartSerializer(serializers.Serializer):
 
 
 class AnswerSerializer(serializers.Serializer):
+    """One of: `choice` (single choice, true/false), `choices` (multiple select), `order`
+    (ordering: every key, in order) or `response` (numeric, short or extended text)."""
+
     item = serializers.IntegerField()
-    choice = serializers.CharField(max_length=4)
+    choice = serializers.CharField(max_length=4, required=False)
+    choices = serializers.ListField(
+        child=serializers.CharField(max_length=4), required=False, max_length=26
+    )
+    order = serializers.ListField(
+        child=serializers.CharField(max_length=4), required=False, max_length=26
+    )
+    response = serializers.CharField(max_length=10_000, required=False, trim_whitespace=True)
     response_time_ms = serializers.IntegerField(required=False, min_value=0, allow_null=True)
+
+    def validate(self, attrs):
+        given = [name for name in ("choice", "choices", "order", "response") if attrs.get(name)]
+        if len(given) != 1:
+            raise serializers.ValidationError(
+                _("Give exactly one of choice, choices, order or response.")
+            )
+        attrs["answer"] = response_from_form(attrs)
+        return attrs
 
 
 class SessionStartView(APIView):
@@ -142,7 +163,7 @@ class SessionAnswerView(APIView):
                 session_id=session.pk,
                 student=request.user,
                 item_id=data.validated_data["item"],
-                choice=data.validated_data["choice"],
+                choice=data.validated_data["answer"],
                 response_time_ms=data.validated_data.get("response_time_ms"),
             )
         except SessionError as error:

@@ -272,7 +272,8 @@ class Attempt(models.Model):
         "itembank.ItemVersion", on_delete=models.PROTECT, related_name="attempts"
     )
     is_pilot = models.BooleanField(default=False)
-    selected_choice = models.CharField(max_length=4)
+    # The response as kinds.response_clean keeps it: a key, keys joined by ",", or typed text.
+    selected_choice = models.TextField()
     correct = models.BooleanField()
     response_time_ms = models.PositiveIntegerField(null=True, blank=True)
     # Parameters used to score this answer (an accepted recalibration changes the bank, not

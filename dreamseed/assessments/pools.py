@@ -201,7 +201,7 @@ def version_for_display(version_id: int) -> ItemVersion:
             return cached[1]
     # The correct key comes along for marking answers; it never reaches a template.
     version = ItemVersion.objects.only(
-        "id", "item_id", "number", "stem", "options", "correct_key"
+        "id", "item_id", "number", "stem", "options", "correct_key", "kind", "answer"
     ).get(pk=version_id)
     with _lock:
         _versions[key] = (now + VERSION_CACHE_SECONDS, version)

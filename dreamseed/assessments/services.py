@@ -64,6 +64,7 @@ from dreamseed.assessments.signals import session_finished
 from dreamseed.cat import StoppingRule, cat_step, estimate
 from dreamseed.cat.exceptions import CatError
 from dreamseed.core import hotpath
+from dreamseed.itembank.kinds import response_clean
 from dreamseed.itembank.models import BankRevision, Item
 from dreamseed.schools.licensing import school_can_start_tests
 
@@ -251,8 +252,10 @@ def _answer_once(*, session_id, student, item_id, choice, response_time_ms, now)
     if session.pending_item_id != item_id:
         return AnswerOutcome(session=session, recorded=False, stale=True)
     version = version_for_display(session.pending_version_id)
-    if choice not in version.option_keys:
-        raise SessionError(_("Please choose one of the answers."))
+    try:
+        choice = response_clean(version, choice)
+    except ValueError as problem:
+        raise SessionError(str(problem)) from problem
     answers = [Answered.from_row(row) for row in session.history]
     pool = pool_for(session.assignment.assessment, revision=session.bank_revision_now)
     a, b, c, d = _current_parameters(pool, item_id)

@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -33,6 +34,7 @@ from dreamseed.assessments.services import (
     session_start,
 )
 from dreamseed.core.exports import spreadsheet_safe
+from dreamseed.itembank.kinds import response_from_form
 
 # --- Staff: blueprints -------------------------------------------------------------------------
 
@@ -330,7 +332,7 @@ def session_take(request, pk):
             response_time = int(request.POST.get("response_time_ms") or 0) or None
         except ValueError:
             response_time = None
-        choice = request.POST.get("choice", "")
+        choice = response_from_form(request.POST)
         if not choice:
             error = _("Please choose an answer before going on.")
         else:
@@ -403,13 +405,18 @@ def _question_context(session, *, take_url: str, error=None) -> dict:
 
 
 def _question_body(version) -> str:
-    """The stem and options of an item version as the question shows them. They depend on the
-    version alone, so they are rendered once and kept on the version object, which the display
-    cache shares between requests (a race only renders them twice)."""
-    body = getattr(version, "_question_body", None)
+    """The stem and answer controls of an item version as the question shows them. They depend
+    on the version and the language alone (a true/false item's words, the hints), so they are
+    rendered once per language and kept on the version object, which the display cache shares
+    between requests (a race only renders them twice)."""
+    bodies = getattr(version, "_question_bodies", None)
+    if bodies is None:
+        bodies = version._question_bodies = {}
+    language = get_language()
+    body = bodies.get(language)
     if body is None:
         body = render_to_string("assessments/_question_body.html", {"version": version})
-        version._question_body = body
+        bodies[language] = body
     return body
 
 

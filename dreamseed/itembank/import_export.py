@@ -23,13 +23,20 @@ from django.utils.translation import gettext_lazy
 from dreamseed.core.exports import spreadsheet_safe, spreadsheet_unescape
 from dreamseed.core.jsonlimits import JSONLimitError, json_limits_check
 from dreamseed.core.uploads import upload_decode
+from dreamseed.itembank.kinds import ItemKind
 from dreamseed.itembank.models import Item, ItemStatus
 from dreamseed.itembank.validation import OPTION_FIELDS, OPTION_KEYS, ItemValues, item_values_clean
 
 FORMAT_CSV, FORMAT_JSON = "csv", "json"
+# How the kinds other than single choice are marked, as flat CSV columns (JSON may use "answer").
+ANSWER_COLUMNS = (
+    "answer_value", "answer_tolerance", "answer_units", "answer_unit_required",
+    "accepted_answers", "case_sensitive",
+)  # fmt: skip
 COLUMNS = (
     "external_id", "status", "subject", "grade", "content_area", "standards", "model",
     "a", "b", "c", "d", "se_a", "se_b", "se_c", "stem", *OPTION_FIELDS, "correct_key",
+    "kind", *ANSWER_COLUMNS,
 )  # fmt: skip
 CONTENT_COLUMNS = ("stem", "option_a", "option_b", "correct_key")
 IMPORT_MAX_BYTES = 30_000_000
@@ -120,6 +127,8 @@ class ImportPlan:
     rows: list[ImportRow] = field(default_factory=list)
     problems: list[ImportProblem] = field(default_factory=list)
     truncated: bool = False
+    # Images a package brings along, saved when the plan is applied: {url: (bytes, extension)}.
+    assets: dict[str, tuple[bytes, str]] = field(default_factory=dict)
 
     @property
     def is_valid(self) -> bool:
@@ -206,7 +215,9 @@ def _csv_records(text: str, plan: ImportPlan) -> Iterator[_Record]:
             plan.add(1, name, _("This column appears twice."))
         seen.add(name)
     if "external_id" not in columns:
-        for name in CONTENT_COLUMNS:
+        # With a kind column, what else a line needs depends on its kind (checked per line).
+        needed = ("stem",) if "kind" in columns else CONTENT_COLUMNS
+        for name in needed:
             if name not in columns:
                 plan.add(
                     1,
@@ -289,7 +300,7 @@ def _json_records(text: str, plan: ImportPlan) -> Iterator[_Record]:
     lines = _json_item_lines(text)
     if lines is not None and len(lines) != len(items):
         lines = None
-    known = set(COLUMNS) | {"options", "id", "version"}
+    known = set(COLUMNS) | {"options", "answer", "id", "version"}
     for index, entry in enumerate(items):
         line = lines[index] if lines else None
         if not isinstance(entry, dict):
@@ -304,15 +315,20 @@ def _json_records(text: str, plan: ImportPlan) -> Iterator[_Record]:
         yield _Record(line, index + 1, raw)
 
 
+# Each format's reader: (the upload's text, or bytes for a package; the plan for problems and
+# assets) -> the records to validate. Readers of foreign formats live in itembank/formats/.
+RECORD_READERS = {FORMAT_CSV: _csv_records, FORMAT_JSON: _json_records}
+
+
 # --- Planning ------------------------------------------------------------------------------------
 
 
 def derived_external_id(values: ItemValues) -> str:
     """A stable id for a line that has none: the same content always gets the same id."""
-    digest = hashlib.sha1(
-        json.dumps([values.stem, values.options, values.correct_key]).encode(),
-        usedforsecurity=False,
-    )
+    content = [values.stem, values.options, values.correct_key]
+    if values.kind != ItemKind.SINGLE:  # single-choice ids stay what they were before kinds
+        content += [values.kind, values.answer]
+    digest = hashlib.sha1(json.dumps(content).encode(), usedforsecurity=False)
     return DERIVED_ID_PREFIX + digest.hexdigest()[:16]
 
 
@@ -337,6 +353,8 @@ def item_export_row(item: Item) -> dict:
         "stem": version.stem if version else "",
         "options": list(version.options) if version else [],
         "correct_key": version.correct_key if version else "",
+        "kind": version.kind if version else ItemKind.SINGLE,
+        "answer": dict(version.answer) if version else {},
     }
 
 
@@ -349,6 +367,8 @@ def item_merge_values(raw: dict, base: dict | Item) -> dict:
     merged = dict(item_export_row(base) if isinstance(base, Item) else base)
     for name in ("se_a", "se_b", "se_c", "id", "current_version_id"):
         merged.pop(name, None)
+    if any(name in raw for name in ("correct_key", *ANSWER_COLUMNS)) and "answer" not in raw:
+        merged.pop("answer", None)  # the file says how the item is marked now
     if "options" in raw:
         merged.pop("options")
     elif any(name in raw for name in OPTION_FIELDS):
@@ -365,6 +385,8 @@ def _changes(values: ItemValues, existing: dict) -> list[str]:
         existing["stem"],
         tuple((option["key"], option["text"]) for option in existing["options"]),
         existing["correct_key"],
+        existing["kind"],
+        json.dumps(existing["answer"], sort_keys=True, ensure_ascii=False),
     )
     if current_content != values.content:
         changes.append("content")
@@ -402,7 +424,7 @@ def import_plan(*, text: str, fmt: str) -> ImportPlan:
     from dreamseed.itembank.services import item_versions_in_use
 
     plan = ImportPlan(format=fmt)
-    records = list((_json_records if fmt == FORMAT_JSON else _csv_records)(text, plan))
+    records = list(RECORD_READERS[fmt](text, plan))
     if len(records) > IMPORT_MAX_ROWS:
         raise ItemFileError(
             _("The file has %(count)s items; import at most %(limit)s at a time.")
@@ -489,12 +511,20 @@ def _existing_items(external_ids: Iterable[str]) -> dict[str, dict]:
             "current_version__stem",
             "current_version__options",
             "current_version__correct_key",
+            "current_version__kind",
+            "current_version__answer",
         )
         for row in rows:
             existing = dict(zip(_EXISTING_FIELDS, row[: len(_EXISTING_FIELDS)], strict=True))
-            existing["stem"], existing["options"], existing["correct_key"] = row[
-                len(_EXISTING_FIELDS) :
-            ]
+            (
+                existing["stem"],
+                existing["options"],
+                existing["correct_key"],
+                existing["kind"],
+                existing["answer"],
+            ) = row[len(_EXISTING_FIELDS) :]
+            existing["kind"] = existing["kind"] or ItemKind.SINGLE
+            existing["answer"] = existing["answer"] or {}
             existing["stem"] = existing["stem"] or ""
             existing["options"] = existing["options"] or []
             existing["correct_key"] = existing["correct_key"] or ""
@@ -526,9 +556,7 @@ def export_csv(items: Iterable[Item]) -> Iterator[str]:
         row = item_export_row(item)
         options = [option["text"] for option in row["options"]][: len(OPTION_KEYS)]
         keys = [option["key"] for option in row["options"]]
-        correct = row["correct_key"]
-        if correct in keys and keys != list(OPTION_KEYS[: len(keys)]):
-            correct = OPTION_KEYS[keys.index(correct)]  # CSV options are always A, B, C, ...
+        correct = _csv_correct_key(row, keys)
         text = [
             row["external_id"],
             row["status"],
@@ -538,7 +566,13 @@ def export_csv(items: Iterable[Item]) -> Iterator[str]:
             _STANDARD_SEPARATOR.join(row["standards"]),
             row["model"],
         ]
-        content = [row["stem"], *(options + [""] * (len(OPTION_KEYS) - len(options))), correct]
+        content = [
+            row["stem"],
+            *(options + [""] * (len(OPTION_KEYS) - len(options))),
+            correct,
+            row["kind"],
+            *_csv_answer_cells(row),
+        ]
         # Numbers stay numbers (b = -1.2 is not a formula); any text could be one.
         writer.writerow(
             [
@@ -548,6 +582,36 @@ def export_csv(items: Iterable[Item]) -> Iterator[str]:
             ]
         )
         yield flush()
+
+
+def _csv_correct_key(row: dict, keys: list[str]) -> str:
+    """The correct_key cell: CSV options are always A, B, C, ..., so keys are renamed to match."""
+    letters = dict(zip(keys, OPTION_KEYS, strict=False))
+    answer = row["answer"]
+    if row["kind"] == ItemKind.MULTIPLE:
+        return ";".join(letters.get(key, key) for key in answer.get("keys", []))
+    if row["kind"] == ItemKind.ORDERING:
+        return ";".join(letters.get(key, key) for key in answer.get("order", []))
+    if row["kind"] == ItemKind.SINGLE:
+        return letters.get(row["correct_key"], row["correct_key"])
+    return row["correct_key"]
+
+
+def _csv_answer_cells(row: dict) -> list[str]:
+    answer = row["answer"]
+    if row["kind"] == ItemKind.NUMERIC:
+        return [
+            _number(answer.get("value")),
+            _number(answer.get("tolerance")),
+            ";".join(answer.get("units", [])),
+            "yes" if answer.get("unit_required") else "no",
+            "",
+            "",
+        ]
+    if row["kind"] == ItemKind.TEXT:
+        case = "yes" if answer.get("case_sensitive") else "no"
+        return ["", "", "", "", "|".join(answer.get("accepted", [])), case]
+    return [""] * len(ANSWER_COLUMNS)
 
 
 def export_json(items: Iterable[Item]) -> Iterator[str]:

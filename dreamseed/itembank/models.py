@@ -16,6 +16,15 @@ from django.utils.functional import cached_property
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from dreamseed.itembank.kinds import (
+    TRUE_FALSE_KEYS,
+    UNSCORED,
+    ItemKind,
+    answer_display,
+    kind_label,
+    response_correct,
+    true_false_label,
+)
 from dreamseed.itembank.sanitize import html_render
 
 
@@ -113,7 +122,13 @@ class ItemVersion(models.Model):
     stem = models.TextField(_("stem"))
     # [{"key": "A", "text": "..."}, ...] in display order.
     options = models.JSONField(_("options"), default=list)
-    correct_key = models.CharField(_("correct option"), max_length=4)
+    # "single" and "truefalse" items keep their key here; the other kinds keep what marks them
+    # in `answer` (see itembank/kinds.py).
+    correct_key = models.CharField(_("correct option"), max_length=4, blank=True)
+    kind = models.CharField(
+        _("item type"), max_length=10, choices=ItemKind.choices, default=ItemKind.SINGLE
+    )
+    answer = models.JSONField(_("answer"), default=dict, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -128,12 +143,27 @@ class ItemVersion(models.Model):
     def __str__(self) -> str:
         return f"{self.item.external_id} v{self.number}"
 
-    def is_correct(self, key: str) -> bool:
-        return key == self.correct_key
+    def is_correct(self, response: str) -> bool:
+        """Whether a cleaned response (see kinds.response_clean) is right."""
+        return response_correct(self, response)
+
+    @property
+    def is_scored(self) -> bool:
+        return self.kind not in UNSCORED
 
     @property
     def option_keys(self) -> list[str]:
+        if self.kind == ItemKind.TRUE_FALSE:
+            return list(TRUE_FALSE_KEYS)
         return [option["key"] for option in self.options]
+
+    @property
+    def answer_display(self) -> str:
+        return answer_display(self)
+
+    @property
+    def kind_label(self) -> str:
+        return kind_label(self.kind)
 
     @cached_property
     def stem_html(self) -> str:
@@ -144,6 +174,9 @@ class ItemVersion(models.Model):
     @cached_property
     def options_html(self) -> list[tuple[str, str]]:
         """(key, sanitised HTML) of each option, in display order."""
+        if self.kind == ItemKind.TRUE_FALSE:
+            # Lazy: the version is shared by requests in every language.
+            return [(key, true_false_label(key, lazy=True)) for key in TRUE_FALSE_KEYS]
         return [
             (option["key"], mark_safe(html_render(option["text"], block=False)))
             for option in self.options

@@ -3,6 +3,7 @@ import line, or the REST API. Raw values in, cleaned values or per-field message
 caller can put a message where its user looks (a form field, "line 7, column 'b'", a 400 body).
 """
 
+import json
 import math
 import re
 from collections.abc import Mapping
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
+from dreamseed.itembank.kinds import UNSCORED, WITH_OPTIONS, ItemKind, definition_clean
 from dreamseed.itembank.models import IrtModel, ItemStatus
 from dreamseed.itembank.sanitize import option_clean, stem_clean
 
@@ -51,14 +53,20 @@ class ItemValues:
     stem: str
     options: tuple[tuple[str, str], ...]  # (key, sanitised text)
     correct_key: str
+    kind: str = ItemKind.SINGLE
+    answer: str = "{}"  # the kind's answer object as canonical JSON (hashable, comparable)
 
     @property
     def options_json(self) -> list[dict]:
         return [{"key": key, "text": text} for key, text in self.options]
 
     @property
+    def answer_json(self) -> dict:
+        return json.loads(self.answer)
+
+    @property
     def content(self) -> tuple:
-        return (self.stem, self.options, self.correct_key)
+        return (self.stem, self.options, self.correct_key, self.kind, self.answer)
 
     @property
     def parameters(self) -> tuple:
@@ -108,7 +116,8 @@ def _number(raw, name: str, errors: _Errors, default: float | None) -> float | N
 
 
 _ALLOWED = {
-    choices: tuple(choice.value for choice in choices) for choices in (ItemStatus, IrtModel)
+    choices: tuple(choice.value for choice in choices)
+    for choices in (ItemStatus, IrtModel, ItemKind)
 }
 
 
@@ -206,6 +215,13 @@ def _options(raw: Mapping, errors: _Errors) -> tuple[tuple[str, str], ...]:
     return tuple(options)
 
 
+def _has_options(raw: Mapping) -> bool:
+    listed = raw.get("options")
+    if isinstance(listed, list | tuple) and listed:
+        return True
+    return any(str(raw.get(field) or "").strip() for field in OPTION_FIELDS)
+
+
 def _default_key(index: int) -> str:
     return OPTION_KEYS[index] if index < len(OPTION_KEYS) else str(index + 1)
 
@@ -266,16 +282,22 @@ def item_values_clean(raw: Mapping) -> tuple[ItemValues | None, dict[str, list[s
         stem = stem_clean(raw_stem)
         if not stem:
             errors.add("stem", _("Write the question."))
-    options = _options(raw, errors)
-    correct_key = "" if raw.get("correct_key") is None else str(raw.get("correct_key")).strip()
-    correct_key = correct_key.upper()
-    if not correct_key:
-        errors.add("correct_key", _("Choose the correct option."))
-    elif options and correct_key not in {key for key, _unused in options}:
+    kind = _choice(raw.get("kind"), "kind", errors, ItemKind, ItemKind.SINGLE, upper=False)
+    if kind in WITH_OPTIONS:
+        options = _options(raw, errors)
+    else:
+        options = ()
+        if _has_options(raw):
+            errors.add(
+                "options",
+                _("A “%(kind)s” item has no options: leave them empty or change the type.")
+                % {"kind": ItemKind(kind).label},
+            )
+    correct_key, answer = definition_clean(kind, raw, [key for key, _unused in options], errors)
+    if kind in UNSCORED and status == ItemStatus.ACTIVE:
         errors.add(
-            "correct_key",
-            _("The correct option “%(key)s” is not one of the options.")
-            % {"key": correct_key[:10]},
+            "status",
+            _("An item that is not scored cannot be active: keep it in pilot or draft."),
         )
 
     if errors:
@@ -293,6 +315,8 @@ def item_values_clean(raw: Mapping) -> tuple[ItemValues | None, dict[str, list[s
             stem=stem,
             options=options,
             correct_key=correct_key,
+            kind=kind,
+            answer=json.dumps(answer, sort_keys=True, ensure_ascii=False),
             **texts,
             **ses,
         ),

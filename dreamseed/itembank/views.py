@@ -4,7 +4,7 @@ statistics, and calibration runs. Students get 403 on every one of them."""
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, JsonResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -14,7 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from dreamseed.accounts.permissions import staff_required
-from dreamseed.itembank import calibration_runs, charts, selectors, services
+from dreamseed.itembank import calibration_runs, charts, media, selectors, services
 from dreamseed.itembank.forms import (
     AcceptForm,
     CalibrationForm,
@@ -538,3 +538,21 @@ def calibration_retry(request, pk: int):
     else:
         messages.success(request, _("The calibration was queued again."))
     return redirect("itembank:calibration", pk=run.pk)
+
+
+@require_GET
+def item_image(request, name):
+    """An image of this school's items, for any signed-in member of the school (students see
+    them in their tests). Another school's images are not in this school's folder."""
+    if not request.user.is_authenticated:
+        raise Http404
+    opened = media.image_open(name)
+    if opened is None:
+        raise Http404
+    handle, content_type = opened
+    response = FileResponse(handle, content_type=content_type)
+    # Content-addressed: the bytes behind a name never change.
+    response["Cache-Control"] = "private, max-age=86400, immutable"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response

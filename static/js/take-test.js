@@ -127,16 +127,18 @@
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     var target = event.target;
-    if (target && (target.tagName === "TEXTAREA" || (target.tagName === "INPUT" && target.type === "text"))) return;
+    if (target && (target.tagName === "TEXTAREA" || target.tagName === "SELECT" || (target.tagName === "INPUT" && target.type === "text"))) return;
+    if (!event.key || event.key.length !== 1) return;
     var key = event.key.toUpperCase();
     var digit = "1234567".indexOf(key);
-    var options = region.querySelectorAll("input[name=choice]");
+    // Radio buttons (single choice, true/false) are chosen; checkboxes (multiple select) toggle.
+    var options = region.querySelectorAll("input[name=choice], input[name=choices]");
     var chosen = null;
     options.forEach(function (input, index) {
       if (input.value === key || index === digit) chosen = input;
     });
     if (chosen) {
-      chosen.checked = true;
+      chosen.checked = chosen.type === "checkbox" ? !chosen.checked : true;
       chosen.focus();
       event.preventDefault();
     }

@@ -2,9 +2,10 @@
 
 - It writes ExamSession and Attempt rows with precompiled SQL (dreamseed/core/hotpath.py),
   which sends no pre_save/post_save: a receiver added to either model would silently not run.
-- It renders an item version's stem and options once and keeps the HTML on the version object
-  that the per-process display cache shares between all students of a school: anything per-user
-  or translated in that fragment would be shown to everyone in the first renderer's language.
+- It renders an item version's stem and answer controls once per language and keeps the HTML on
+  the version object that the per-process display cache shares between all students of a
+  school: anything per-user in that fragment would be shown to everyone, and anything
+  translated must be rendered again in each language.
 """
 
 import pytest
@@ -53,8 +54,9 @@ def test_the_session_receiver_has_nothing_to_do_for_the_answer_paths_updates(
 
 
 def test_the_shared_question_fragment_uses_only_the_version():
-    """Statically: no tag but a loop (no translate, csrf_token, now, include...) and no variable
-    but the version and its loop variables (no user, request, session, LANGUAGE_CODE...)."""
+    """Statically: no tag but loops, conditions and translations (no csrf_token, now,
+    include...) and no variable but the version and its loop variables (no user, request,
+    session...)."""
     template = get_template(FRAGMENT).template
     tags, roots = set(), set()
     for token in Lexer(template.source).tokenize():
@@ -62,8 +64,11 @@ def test_the_shared_question_fragment_uses_only_the_version():
             tags.add(token.split_contents()[0])
         elif token.token_type == TokenType.VAR:
             roots.add(token.contents.split("|")[0].split(".")[0].strip())
-    assert tags <= {"for", "endfor"}, tags
-    assert roots <= {"version", "key", "text"}, roots
+    assert tags <= {
+        "for", "endfor", "if", "elif", "else", "endif", "load", "translate", "blocktranslate",
+        "endblocktranslate",
+    }, tags  # fmt: skip
+    assert roots <= {"version", "key", "text", "option_key", "option_text", "n", "units"}, roots
 
 
 def _version():
@@ -77,29 +82,36 @@ def _version():
     )
 
 
-def test_the_shared_question_fragment_is_the_same_in_every_language():
+def test_the_shared_question_fragment_is_rendered_in_each_language():
+    version = _version()
+    version.kind, version.options, version.correct_key = "truefalse", [], "T"
     rendered = {}
     for language in ("en", "ko", "es"):
         with translation.override(language):
-            rendered[language] = _question_body(_version())
-    assert len(set(rendered.values())) == 1
-    assert "What is 2 + 2?" in rendered["en"] and 'value="B"' in rendered["en"]
+            rendered[language] = _question_body(version)
+    assert len(set(rendered.values())) == 3
+    assert "True" in rendered["en"] and "Verdadero" in rendered["es"]
+    assert "What is 2 + 2?" in rendered["ko"] and 'value="T"' in rendered["ko"]
 
 
-def test_the_question_fragment_is_rendered_once_per_version_and_shared():
+def test_the_question_fragment_is_rendered_once_per_version_and_language_and_shared():
     version = _version()
     with translation.override("ko"):
         first = _question_body(version)
-    with translation.override("en"):
+    with translation.override("ko"):
         again = _question_body(version)
+    with translation.override("en"):
+        english = _question_body(version)
     assert again is first
+    assert english == first  # nothing to translate in a single-choice item
 
 
 def test_students_in_two_languages_get_the_fragment_a_plain_render_gives(
     client_for, personas, world
 ):
     """Through the real page: each student's question body (Korean and English pages) is exactly
-    the fragment rendered from the version alone, with no request, user or language."""
+    the fragment rendered from the version alone in the page's language, with no request or
+    user."""
     for persona, language in (("alpha_student", "ko"), ("alpha_student2", "en")):
         client = client_for(personas[persona])
         start = client.post(f"/tests/take/{world.assignment.pk}/")
@@ -108,6 +120,6 @@ def test_students_in_two_languages_get_the_fragment_a_plain_render_gives(
         assert f'lang="{language}"' in page.text
         connection.set_tenant(world.school)
         fresh = ItemVersion.objects.get(pk=page.context["version"].pk)
-        with translation.override("es"):
+        with translation.override(language):
             assert page.context["question_body"] == render_to_string(FRAGMENT, {"version": fresh})
         assert page.context["question_body"] in page.text
