@@ -6,6 +6,7 @@ Its *parameters* (a, b, c, d) describe the item on the school's theta scale and 
 authoring or by an accepted calibration run.
 """
 
+import random
 import uuid
 
 from django.conf import settings
@@ -179,8 +180,22 @@ class ItemVersion(models.Model):
             return [(key, true_false_label(key, lazy=True)) for key in TRUE_FALSE_KEYS]
         return [
             (option["key"], mark_safe(html_render(option["text"], block=False)))
-            for option in self.options
+            for option in self.display_options
         ]
+
+    @property
+    def display_options(self) -> list[dict]:
+        """The options in the order students see them: as written, except for an ordering
+        item, whose options are shuffled (the same way every time for a version, so a reload
+        or another student sees the same list) and never shown in the right order."""
+        if self.kind != ItemKind.ORDERING or len(self.options) < 2:
+            return list(self.options)
+        shown = list(self.options)
+        random.Random(f"{self.item_id}:{self.number}").shuffle(shown)
+        right = list((self.answer or {}).get("order", []))
+        if [option["key"] for option in shown] == right:
+            shown = shown[1:] + shown[:1]
+        return shown
 
 
 class BankRevision(models.Model):

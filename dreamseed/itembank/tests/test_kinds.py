@@ -273,3 +273,13 @@ def test_changing_how_an_item_is_marked_in_a_file_is_a_content_change(alpha_admi
         plan = import_plan(text="external_id,correct_key\nK1,A\n", fmt="csv")
         assert plan.is_valid and plan.rows[0].changes == ["content"]
         assert plan.rows[0].values.answer_json == {"keys": ["A"]}
+
+
+def test_ordering_options_are_never_shown_in_the_right_order():
+    for number in range(1, 30):
+        values, _errors = _clean(kind="ordering", option_a="1", option_b="2", option_c="3")
+        version = _version(values)
+        version.item_id, version.number = 7, number
+        shown = [key for key, _text in version.options_html]
+        assert sorted(shown) == ["A", "B", "C"] and shown != ["A", "B", "C"]
+        assert shown == [key for key, _text in version.options_html]  # stable per version
