@@ -20,9 +20,17 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .estimation import DEFAULT_PRIOR, QUADRATURE_BOUNDS, QUADRATURE_POINTS, Prior, quadrature_grid
-from .exceptions import ConfigurationError, InvalidParametersError
-from .irt import information, log_probabilities, make_params, validate_params
+from .estimation import (
+    _SOLVERS,
+    DEFAULT_PRIOR,
+    QUADRATURE_BOUNDS,
+    QUADRATURE_POINTS,
+    THETA_BOUNDS,
+    Prior,
+    quadrature_grid,
+)
+from .exceptions import ConfigurationError, InvalidParametersError, InvalidResponsesError
+from .irt import information, item_information, log_probabilities, make_params, validate_params
 
 #: Ability range of the selection grid, logits; estimates outside are clamped to its ends.
 SELECTION_GRID_BOUNDS = (-4.0, 4.0)
@@ -181,6 +189,41 @@ class ItemPool:
         """Fisher information of every item at abilities ``theta``, shape ``theta.shape + (n,)``
         (the quantity the selection order sorts by)."""
         return information(theta, self.params)
+
+    # --- what an adaptive test needs of its items (step.cat_step, step.CatSession) ----------
+    # A mixed pool (adaptive_poly.PolyItemPool) answers the same questions for items scored
+    # 0..m, so one step and one session serve both.
+
+    def item_information(self, item: int, theta: float) -> float:
+        """Fisher information of pool item ``item`` at ``theta`` (scalar arithmetic)."""
+        a, b, c, d = self.params[item].tolist()
+        return item_information(theta, a, b, c, d)
+
+    def response_rows(self, items, answers):
+        """Rows of ``response_log_table`` for these answers (arrays, or one item and answer)."""
+        return 2 * items + answers
+
+    def check_answers(self, items: np.ndarray, answers: np.ndarray) -> None:
+        """Refuse answers other than 0/1 (``items`` are valid indices, as many as answers)."""
+        # Viewed as unsigned, negative values become huge: one max() checks both ends.
+        if answers.view(np.uintp).max() > 1:
+            position = int(np.flatnonzero((answers < 0) | (answers > 1))[0])
+            raise InvalidResponsesError(
+                f"responses must be 0 or 1; response {position} is {int(answers[position])}"
+            )
+
+    def check_answer(self, item: int, response: int) -> None:
+        if response not in (0, 1):
+            raise InvalidResponsesError(f"response must be 0 or 1; got {response!r}")
+
+    def point_estimate(self, items, answers, estimator: str, prior: Prior) -> tuple[float, float]:
+        """MAP, MLE or WLE on the answered items (prior mean and SD before the first answer)."""
+        if len(items) == 0:
+            return prior.mean, prior.sd
+        params = self.params[items]
+        if estimator == "map":
+            return _SOLVERS["map"](params, answers, prior, THETA_BOUNDS)
+        return _SOLVERS[estimator](params, answers, THETA_BOUNDS)
 
     # --- construction helpers -----------------------------------------------------------------
 

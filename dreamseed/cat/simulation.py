@@ -4,6 +4,7 @@ accuracy, test length and item exposure; and calibrate Sympson-Hetter exposure p
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,6 +12,7 @@ import numpy as np
 from .estimation import DEFAULT_PRIOR, Prior
 from .exceptions import ConfigurationError
 from .irt import item_probability
+from .polytomous import category_probabilities_scalar, draw_score
 from .pool import ItemPool
 from .selection import DEFAULT_RANDOMESQUE_K, SELECTOR_MFI, SELECTOR_SYMPSON_HETTER
 from .step import CatSession
@@ -118,32 +120,23 @@ def simulate(
     r"""Give each examinee a full adaptive test, answering by the model.
 
     The answer to item :math:`i` is 1 when a uniform draw is below
-    :math:`P_i(\theta_{true})`. A :class:`~dreamseed.cat.adaptive_poly.PolyItemPool` is
-    simulated by :func:`~dreamseed.cat.adaptive_poly.simulate_poly` (scores 0..m), so
-    :func:`sympson_hetter_calibrate` works on mixed pools too. The same generator drives
-    answers and selection, so a seed reproduces a run exactly.
+    :math:`P_i(\theta_{true})`. On a mixed pool (a
+    :class:`~dreamseed.cat.adaptive_poly.PolyItemPool`) each item is scored by a draw from its
+    category probabilities (:func:`~dreamseed.cat.polytomous.draw_score`; on an
+    all-dichotomous mixed pool the answers, and so the results, are the same), and
+    ``SimulationResult.responses`` holds the item scores, so ``long_format()`` feeds
+    :func:`~dreamseed.cat.calibration_poly.calibrate_poly`; :func:`sympson_hetter_calibrate`
+    works on mixed pools too. The same generator drives answers and selection, drawing one
+    uniform number per answer after its item is selected, so a seed reproduces a run exactly.
     """
-    if getattr(pool, "bank", None) is not None:  # a mixed pool: items scored 0..m
-        from .adaptive_poly import simulate_poly  # imported here: it imports this module
-
-        return simulate_poly(
-            pool,
-            true_thetas,
-            rules=rules,
-            estimator=estimator,
-            prior=prior,
-            selector=selector,
-            randomesque_k=randomesque_k,
-            content_targets=content_targets,
-            rng=rng,
-        )
+    mixed = getattr(pool, "bank", None) is not None
+    answer = _score_drawer(pool) if mixed else _answer_drawer(pool)
     true = np.asarray(true_thetas, dtype=float).reshape(-1)
     if len(true) == 0:
         raise ConfigurationError("no examinees to simulate")
     if not np.all(np.isfinite(true)):
         raise ConfigurationError("true abilities must be finite numbers")
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    params = pool.params.tolist()  # Python floats: the per-answer probability is scalar math
     thetas, ses, lengths, reasons, administered, responses = [], [], [], [], [], []
     administered_count = np.zeros(pool.n_items)
     selected_count = np.zeros(pool.n_items)
@@ -163,9 +156,7 @@ def simulate(
         step = session.next_step()
         while not step.stop:
             item = step.next_item
-            a, b, c, d = params[item]
-            p_correct = item_probability(true_theta, a, b, c, d)
-            session.record(item, 1 if rng.random() < p_correct else 0)
+            session.record(item, answer(true_theta, item, rng.random()))
             step = session.next_step()
         thetas.append(step.theta)
         ses.append(step.se)
@@ -194,6 +185,27 @@ def simulate(
         steps=int(sum(lengths)),
         responses=tuple(responses),
     )
+
+
+def _answer_drawer(pool: ItemPool) -> Callable[[float, int, float], int]:
+    """``answer(true_theta, item, u)``: 1 when ``u`` is below the item's probability."""
+    params = pool.params.tolist()  # Python floats: the per-answer probability is scalar math
+
+    def answer(true_theta: float, item: int, uniform: float) -> int:
+        a, b, c, d = params[item]
+        return 1 if uniform < item_probability(true_theta, a, b, c, d) else 0
+
+    return answer
+
+
+def _score_drawer(pool) -> Callable[[float, int, float], int]:
+    """``answer(true_theta, item, u)``: the score 0..m that ``u`` draws on a mixed pool."""
+    items = pool._items
+
+    def answer(true_theta: float, item: int, uniform: float) -> int:
+        return draw_score(category_probabilities_scalar(true_theta, *items[item]), uniform)
+
+    return answer
 
 
 def sympson_hetter_calibrate(

@@ -8,6 +8,10 @@ Two entry points share the same code:
   posterior from one precomputed table row per answer, and selects.
 * :class:`CatSession` keeps the posterior and the blocked-item mask between steps, for
   simulations.
+
+Both take an :class:`~dreamseed.cat.pool.ItemPool` of 0/1 items or a mixed
+:class:`~dreamseed.cat.adaptive_poly.PolyItemPool` (responses are then scores 0..m): what
+differs between them is asked of the pool.
 """
 
 from __future__ import annotations
@@ -17,16 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .estimation import (
-    _SOLVERS,
-    DEFAULT_PRIOR,
-    THETA_BOUNDS,
-    Prior,
-    check_estimator,
-    posterior_summary,
-)
+from .estimation import DEFAULT_PRIOR, Prior, check_estimator, posterior_summary
 from .exceptions import InvalidResponsesError
-from .irt import item_information
 from .pool import ItemPool
 from .selection import (
     DEFAULT_RANDOMESQUE_K,
@@ -148,10 +144,11 @@ def cat_step(
     if estimator == "eap":
         log_posterior = pool.log_prior(prior)
         if len(items):
-            log_posterior = log_posterior + pool.response_log_table[2 * items + answers].sum(axis=0)
+            rows = pool.response_rows(items, answers)
+            log_posterior = log_posterior + pool.response_log_table[rows].sum(axis=0)
         theta, se = posterior_summary(pool.quadrature, log_posterior, pool.quadrature_moments)
     else:
-        theta, se = _point_estimate(pool, items, answers, estimator, prior)
+        theta, se = pool.point_estimate(items, answers, estimator, prior)
     return _decide(
         pool,
         theta,
@@ -213,14 +210,14 @@ class CatSession:
         self._log_posterior = pool.log_prior(prior).copy()
 
     def record(self, item: int, response: int) -> None:
-        """Add the answer ``response`` (0/1) to pool item ``item``."""
+        """Add the answer ``response`` (0/1; on a mixed pool the score ``0..m_i``) to pool item
+        ``item``."""
         item, response = int(item), int(response)
         if not 0 <= item < self.pool.n_items:
             raise InvalidResponsesError(
-                f"item index {item} is outside the pool of {len(self.pool)}"
+                f"item index {item} is outside the pool of {self.pool.n_items} items"
             )
-        if response not in (0, 1):
-            raise InvalidResponsesError(f"response must be 0 or 1; got {response!r}")
+        self.pool.check_answer(item, response)
         if item in self.administered:
             raise InvalidResponsesError(f"item {item} was administered more than once")
         self.administered.append(item)
@@ -228,7 +225,7 @@ class CatSession:
         if not self._blocked[item]:
             self._blocked[item] = True
             self._n_blocked += 1
-        self._log_posterior += self.pool.response_log_table[2 * item + response]
+        self._log_posterior += self.pool.response_log_table[self.pool.response_rows(item, response)]
 
     def estimate(self) -> tuple[float, float]:
         """Current ``(theta, se)``."""
@@ -238,7 +235,7 @@ class CatSession:
             )
         items = np.asarray(self.administered, dtype=np.intp)
         answers = np.asarray(self.responses, dtype=np.intp)
-        return _point_estimate(self.pool, items, answers, self.estimator, self.prior)
+        return self.pool.point_estimate(items, answers, self.estimator, self.prior)
 
     def next_step(self) -> StepResult:
         """Estimate, check the stopping rule and choose the next item (not yet recorded)."""
@@ -280,7 +277,6 @@ def _decide(
         pool, theta, items, blocked, n_blocked, selector, randomesque_k, targets, rng
     )
     item = selection.item
-    a, b, c, d = pool.params[item].tolist()
     return StepResult(
         theta,
         se,
@@ -289,21 +285,11 @@ def _decide(
         None,
         item,
         pool.ids[item] if pool.ids else None,
-        item_information(theta, a, b, c, d),
+        pool.item_information(item, theta),
         selection.n_candidates,
         selection.content_area,
         selection.skipped,
     )
-
-
-def _point_estimate(pool, items, answers, estimator, prior) -> tuple[float, float]:
-    """MAP, MLE or WLE on the answered items (prior mean and SD before the first answer)."""
-    if len(items) == 0:
-        return prior.mean, prior.sd
-    params = pool.params[items]
-    if estimator == "map":
-        return _SOLVERS["map"](params, answers, prior, THETA_BOUNDS)
-    return _SOLVERS[estimator](params, answers, THETA_BOUNDS)
 
 
 def _check_history(pool, administered, responses) -> tuple[np.ndarray, np.ndarray]:
@@ -325,11 +311,7 @@ def _check_history(pool, administered, responses) -> tuple[np.ndarray, np.ndarra
             raise InvalidResponsesError(
                 f"item index {int(bad)} is outside the pool of {pool.n_items} items"
             )
-        if answers.view(np.uintp).max() > 1:
-            position = int(np.flatnonzero((answers < 0) | (answers > 1))[0])
-            raise InvalidResponsesError(
-                f"responses must be 0 or 1; response {position} is {int(answers[position])}"
-            )
+        pool.check_answers(items, answers)
     return items, answers
 
 
