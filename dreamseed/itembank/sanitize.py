@@ -3,7 +3,8 @@
 Authors write plain text (blank lines start paragraphs), a small subset of HTML, and math as
 LaTeX between ``$...$`` or ``\\(...\\)`` (rendered in the browser by the vendored KaTeX). What
 is stored is what nh3 lets through: no scripts, no event handlers, no style attributes, no
-links, and images only from this site (``/media/...``) or small inline PNG/JPEG/GIF/WebP data.
+links, and images only from the school's item images (``/media/items/<sha256>.<ext>``, see
+media.py) or small inline PNG/JPEG/GIF/WebP data; an image left without a source is dropped.
 The student view sanitises again when rendering, so a row written by any other path is inert.
 """
 
@@ -26,6 +27,12 @@ _TAG = re.compile(r"<[^>]*>")
 # Math segments, in which "<" and ">" are comparison signs, not markup.
 _MATH = re.compile(r"\$\$.+?\$\$|\$[^$]+?\$|\\\(.+?\\\)|\\\[.+?\\\]", re.DOTALL)
 _WHITESPACE = re.compile(r"\s+")
+# Only the item images the bank stores and serves (media.image_save / itembank.views.item_image).
+_ITEM_IMAGE_URL = re.compile(r"^/media/items/[0-9a-f]{64}\.(png|jpeg|gif|webp)$")
+# nh3 serialises attribute values with ">" and '"' escaped, so a tag never holds a raw ">".
+_IMG_TAG = re.compile(r"<img\b[^>]*>")
+_IMG_SRC = re.compile(r'\ssrc="')
+_IMG_ALT = re.compile(r'\salt="([^"]*)"')
 
 
 def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
@@ -43,8 +50,7 @@ def _image_source_allowed(src: str) -> bool:
     src = src.strip()
     if src.startswith("data:"):
         return len(src) <= DATA_IMAGE_MAX_CHARS and bool(_DATA_IMAGE.match(src))
-    # Relative to this site only: "/media/x.png" but not "//evil.example/x.png" or "x:y".
-    return src.startswith("/") and not src.startswith("//") and "\\" not in src
+    return bool(_ITEM_IMAGE_URL.match(src))
 
 
 @lru_cache(maxsize=2)
@@ -58,6 +64,24 @@ def _cleaner(block: bool) -> nh3.Cleaner:
         link_rel=None,
         strip_comments=True,
     )
+
+
+def _clean(text: str, *, block: bool) -> str:
+    """nh3, then drop the images whose source was refused: they would show nothing."""
+    html = _cleaner(block).clean(text)
+    if "<img" not in html:
+        return html
+    return _IMG_TAG.sub(lambda m: m.group(0) if _IMG_SRC.search(m.group(0)) else "", html)
+
+
+def images_without_alt(html: str) -> int:
+    """How many images in sanitised HTML have no alt text (missing, empty or only spaces)."""
+    missing = 0
+    for tag in _IMG_TAG.findall(html or ""):
+        alt = _IMG_ALT.search(tag)
+        if alt is None or not unescape(alt.group(1)).strip():
+            missing += 1
+    return missing
 
 
 def _protect_math(text: str) -> str:
@@ -76,18 +100,18 @@ def _paragraphs(text: str) -> str:
 def stem_clean(raw: str) -> str:
     """The stored form of a stem: paragraphs, sanitised."""
     text = (raw or "").replace("\r\n", "\n").replace("\r", "\n").strip()
-    return _cleaner(True).clean(_paragraphs(_protect_math(text))).strip()
+    return _clean(_paragraphs(_protect_math(text)), block=True).strip()
 
 
 def option_clean(raw: str) -> str:
     """The stored form of an option: one line of inline markup, sanitised."""
     text = (raw or "").replace("\r\n", "\n").replace("\r", "\n").strip()
-    return _cleaner(False).clean(_protect_math(text).replace("\n", "<br>")).strip()
+    return _clean(_protect_math(text).replace("\n", "<br>"), block=False).strip()
 
 
 def html_render(stored: str, *, block: bool = True) -> str:
     """Sanitise again at render time (cheap: nh3 is Rust) for defence in depth."""
-    return _cleaner(block).clean(stored or "")
+    return _clean(stored or "", block=block)
 
 
 def _unprotect_math(text: str) -> str:

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.item_list, name="list"),
     path("new/", views.item_create, name="create"),
     path("preview/", views.item_preview, name="preview"),
+    path("images/", views.image_upload, name="image_upload"),
     path("statistics/refresh/", views.statistics_refresh, name="statistics_refresh"),
     path("export.<str:fmt>", views.item_export, name="export"),
     path("import/", views.item_import, name="import"),

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from dreamseed.itembank.kinds import UNSCORED, WITH_OPTIONS, ItemKind, definition_clean
 from dreamseed.itembank.models import IrtModel, ItemStatus
-from dreamseed.itembank.sanitize import option_clean, stem_clean
+from dreamseed.itembank.sanitize import images_without_alt, option_clean, stem_clean
 
 OPTION_KEYS = "ABCDEF"
 MIN_OPTIONS = 2
@@ -206,6 +206,15 @@ def _options(raw: Mapping, errors: _Errors) -> tuple[tuple[str, str], ...]:
         if any(key == existing for existing, _unused in options):
             errors.add(field, _("Two options have the key %(key)s.") % {"key": key})
             continue
+        if images_without_alt(clean):
+            errors.add(
+                field,
+                _(
+                    "The image in option %(key)s needs alt text describing it for students "
+                    "who cannot see it."
+                )
+                % {"key": key},
+            )
         options.append((key, clean))
     if len(options) < MIN_OPTIONS:
         errors.add(
@@ -282,6 +291,14 @@ def item_values_clean(raw: Mapping) -> tuple[ItemValues | None, dict[str, list[s
         stem = stem_clean(raw_stem)
         if not stem:
             errors.add("stem", _("Write the question."))
+        elif images_without_alt(stem):
+            errors.add(
+                "stem",
+                _(
+                    "The image in the question needs alt text describing it for students who "
+                    "cannot see it."
+                ),
+            )
     kind = _choice(raw.get("kind"), "kind", errors, ItemKind, ItemKind.SINGLE, upper=False)
     if kind in WITH_OPTIONS:
         options = _options(raw, errors)

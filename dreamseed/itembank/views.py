@@ -540,6 +540,44 @@ def calibration_retry(request, pk: int):
     return redirect("itembank:calibration", pk=run.pk)
 
 
+# A little room above the image limit for the multipart envelope.
+IMAGE_UPLOAD_MAX_REQUEST_BYTES = media.IMAGE_MAX_BYTES + 64_000
+
+
+@staff_required
+@require_POST
+def image_upload(request):
+    """The editor's "Insert image": store one checked image for this school and answer its URL
+    as JSON (`{"url"}`), or a 400 with the reason (`{"error"}`). Nothing is stored on a refusal.
+    """
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > IMAGE_UPLOAD_MAX_REQUEST_BYTES:
+        # Refuse before Django reads a large body into temporary files.
+        return JsonResponse(
+            {"error": _("The image is larger than %(limit)s MB.") % {"limit": 2}}, status=400
+        )
+    upload = request.FILES.get("image")
+    if upload is None:
+        return JsonResponse({"error": _("Choose an image file to upload.")}, status=400)
+    if upload.size > media.IMAGE_MAX_BYTES:
+        return JsonResponse(
+            {
+                "error": _("%(name)s is larger than %(limit)s MB.")
+                % {"name": upload.name, "limit": 2}
+            },
+            status=400,
+        )
+    data = upload.read()
+    try:
+        ext = media.image_check(data, upload.name)
+    except media.ImageError as error:
+        return JsonResponse({"error": str(error)}, status=400)
+    return JsonResponse({"url": media.image_save(data, ext)})
+
+
 @require_GET
 def item_image(request, name):
     """An image of this school's items, for any signed-in member of the school (students see

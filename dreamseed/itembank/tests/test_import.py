@@ -256,7 +256,9 @@ def test_a_json_file_imports(client_for, alpha_teacher):
 
 def test_a_stem_with_a_large_inline_image_round_trips_through_csv(client_for, alpha_teacher):
     image = "data:image/png;base64," + "A" * 140_000
-    item = make_item(alpha_teacher, external_id="IMG-1", stem=f'<p><img src="{image}" alt=""></p>')
+    item = make_item(
+        alpha_teacher, external_id="IMG-1", stem=f'<p><img src="{image}" alt="A bar chart"></p>'
+    )
     client = client_for(alpha_teacher)
     text = b"".join(client.get("/items/export.csv").streaming_content).decode()
     response = _upload(client, text)

@@ -4,6 +4,8 @@ import pytest
 
 from dreamseed.itembank.sanitize import (
     DATA_IMAGE_MAX_CHARS,
+    html_render,
+    images_without_alt,
     option_clean,
     option_source,
     plain_text,
@@ -64,14 +66,31 @@ def test_allowed_markup_is_kept():
     assert stem_source(stem_clean(html)) == stem_clean(html)  # rich HTML is edited as HTML
 
 
-def test_images_only_from_this_site_or_small_inline_pngs():
-    assert stem_clean('<img src="/media/items/graph.png" alt="A graph">') == (
-        '<p><img src="/media/items/graph.png" alt="A graph"></p>'
+STORED = "/media/items/" + "ab" * 32 + ".png"
+
+
+def test_images_only_from_the_item_images_or_small_inline_pngs():
+    assert stem_clean(f'<img src="{STORED}" alt="A graph">') == (
+        f'<p><img src="{STORED}" alt="A graph"></p>'
     )
     assert PNG in stem_clean(f'<img src="{PNG}" alt="">')
     for src in ("https://elsewhere.example/x.png", "//elsewhere.example/x.png", "x.png",
+                "/media/items/graph.png", "/media/reports/1.pdf", "/items/1/retire/",
+                STORED + "?x=1", "/media/items/../" + "ab" * 32 + ".png",
                 "data:image/png;base64," + "A" * DATA_IMAGE_MAX_CHARS):  # fmt: skip
-        assert "src=" not in stem_clean(f'<img src="{src}">'), src
+        # An image whose source is refused would show nothing: it goes, alt text and all.
+        assert stem_clean(f'Look <img src="{src}" alt="a map">') == "<p>Look </p>", src
+        assert option_clean(f'<img src="{src}" alt="a map"> B') == "B", src
+        assert html_render(f'<p><img src="{src}" alt="a map"></p>') == "<p></p>", src
+
+
+def test_images_without_alt_text_are_counted():
+    assert images_without_alt(stem_clean(f'<img src="{STORED}" alt="A graph">')) == 0
+    for html in (f'<img src="{STORED}">', f'<img src="{STORED}" alt="">',
+                 f'<img src="{STORED}" alt="  ">', f'<img src="{STORED}" alt="&nbsp;">'):  # fmt: skip
+        assert images_without_alt(stem_clean(html)) == 1, html
+    two = option_clean(f'<img src="{STORED}" alt="x &gt; y"><img src="{PNG}" alt="">')
+    assert images_without_alt(two) == 1
 
 
 def test_options_are_inline():
