@@ -13,7 +13,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from dreamseed.itembank.models import IrtModel
+from dreamseed.itembank.models import MODEL_MAX_LENGTH, IrtModel
 
 
 class Estimator(models.TextChoices):
@@ -37,7 +37,7 @@ class Assessment(models.Model):
     grade = models.CharField(_("grade"), max_length=20, blank=True)
     content_areas = models.JSONField(_("content areas"), default=list, blank=True)
     irt_model = models.CharField(
-        _("IRT model"), max_length=3, choices=IrtModel.choices, blank=True,
+        _("IRT model"), max_length=MODEL_MAX_LENGTH, choices=IrtModel.choices, blank=True,
         help_text=_("Only items calibrated with this model; empty for any."),
     )  # fmt: skip
     b_min = models.FloatField(_("lowest difficulty"), null=True, blank=True)

@@ -33,10 +33,13 @@ ANSWER_COLUMNS = (
     "answer_value", "answer_tolerance", "answer_units", "answer_unit_required",
     "accepted_answers", "case_sensitive",
 )  # fmt: skip
+# Partial credit (issue 24): the scoring rule's flat columns, and a GPCM/GRM item's steps
+# ("-1.2;0.3;1.1"). Appended last so files written before them still line up.
+PARTIAL_COLUMNS = ("scoring", "partial_tolerance", "max_points")
 COLUMNS = (
     "external_id", "status", "subject", "grade", "content_area", "standards", "model",
     "a", "b", "c", "d", "se_a", "se_b", "se_c", "stem", *OPTION_FIELDS, "correct_key",
-    "kind", *ANSWER_COLUMNS,
+    "kind", *ANSWER_COLUMNS, *PARTIAL_COLUMNS, "steps",
 )  # fmt: skip
 CONTENT_COLUMNS = ("stem", "option_a", "option_b", "correct_key")
 IMPORT_MAX_BYTES = 30_000_000
@@ -59,7 +62,7 @@ CHANGE_LABELS = {
     "parameters": gettext_lazy("IRT parameters"),
 }
 _METADATA = ("status", "subject", "grade", "content_area")
-_PARAMETERS = ("model", "a", "b", "c", "d")
+_PARAMETERS = ("model", "a", "b", "c", "d", "steps")
 _STANDARD_SEPARATOR = "; "
 
 
@@ -350,6 +353,7 @@ def item_export_row(item: Item) -> dict:
         "se_a": item.se_a,
         "se_b": item.se_b,
         "se_c": item.se_c,
+        "steps": list(item.steps),
         "stem": version.stem if version else "",
         "options": list(version.options) if version else [],
         "correct_key": version.correct_key if version else "",
@@ -367,7 +371,10 @@ def item_merge_values(raw: dict, base: dict | Item) -> dict:
     merged = dict(item_export_row(base) if isinstance(base, Item) else base)
     for name in ("se_a", "se_b", "se_c", "id", "current_version_id"):
         merged.pop(name, None)
-    if any(name in raw for name in ("correct_key", *ANSWER_COLUMNS)) and "answer" not in raw:
+    if (
+        any(name in raw for name in ("correct_key", *ANSWER_COLUMNS, *PARTIAL_COLUMNS))
+        and "answer" not in raw
+    ):
         merged.pop("answer", None)  # the file says how the item is marked now
     if "options" in raw:
         merged.pop("options")
@@ -395,12 +402,17 @@ def _changes(values: ItemValues, existing: dict) -> list[str]:
             changes.append(name)
     if tuple(existing["standards"]) != values.standards:
         changes.append("standards")
-    if any(existing[name] != getattr(values, name) for name in _PARAMETERS) or any(
+    if any(_parameter(existing, name) != getattr(values, name) for name in _PARAMETERS) or any(
         getattr(values, name) is not None and getattr(values, name) != existing[name]
         for name in ("se_a", "se_b", "se_c")
     ):
         changes.append("parameters")
     return changes
+
+
+def _parameter(existing: dict, name: str):
+    value = existing[name]
+    return tuple(value or ()) if name == "steps" else value
 
 
 def _report(plan: ImportPlan, record: _Record, errors: dict, fmt: str) -> None:
@@ -496,7 +508,7 @@ def import_plan(*, text: str, fmt: str) -> ImportPlan:
 
 _EXISTING_FIELDS = (
     "id", "external_id", "status", "subject", "grade", "content_area", "standards", "model",
-    "a", "b", "c", "d", "se_a", "se_b", "se_c", "current_version_id",
+    "a", "b", "c", "d", "se_a", "se_b", "se_c", "current_version_id", "steps",
 )  # fmt: skip
 
 
@@ -572,6 +584,7 @@ def export_csv(items: Iterable[Item]) -> Iterator[str]:
             correct,
             row["kind"],
             *_csv_answer_cells(row),
+            *_csv_partial_cells(row),
         ]
         # Numbers stay numbers (b = -1.2 is not a formula); any text could be one.
         writer.writerow(
@@ -579,6 +592,7 @@ def export_csv(items: Iterable[Item]) -> Iterator[str]:
                 *map(spreadsheet_safe, text),
                 *(_number(row[name]) for name in ("a", "b", "c", "d", "se_a", "se_b", "se_c")),
                 *map(spreadsheet_safe, content),
+                ";".join(_number(step) for step in row["steps"]),
             ]
         )
         yield flush()
@@ -612,6 +626,16 @@ def _csv_answer_cells(row: dict) -> list[str]:
         case = "yes" if answer.get("case_sensitive") else "no"
         return ["", "", "", "", "|".join(answer.get("accepted", [])), case]
     return [""] * len(ANSWER_COLUMNS)
+
+
+def _csv_partial_cells(row: dict) -> list[str]:
+    answer = row["answer"]
+    points = answer.get("max_points")
+    return [
+        answer.get("scoring", ""),
+        _number(answer.get("partial_tolerance")),
+        str(points) if points else "",
+    ]
 
 
 def export_json(items: Iterable[Item]) -> Iterator[str]:

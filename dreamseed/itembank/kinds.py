@@ -1,9 +1,9 @@
 """Item kinds: how each kind of question is defined, answered and marked.
 
-Every kind but `extended` is marked right or wrong, so the IRT engine is the same for all of
-them. An item version stores its kind, its options (for the kinds that have options), the
-correct key of a single-choice or true/false item, and an `answer` object with whatever else
-the kind needs (see ITEM_KINDS below and IMPORT_FORMAT.md).
+Every kind but `extended` is marked right or wrong, unless the answer object asks for partial
+credit (see SCORING RULES below). An item version stores its kind, its options (for the kinds
+that have options), the correct key of a single-choice or true/false item, and an `answer`
+object with whatever else the kind needs (see ITEM_KINDS below and IMPORT_FORMAT.md).
 
 A student's response is kept as one string (Attempt.selected_choice): a key, keys joined by
 ",", or the text the student typed. `response_from_data` builds it from a form or a JSON body,
@@ -37,7 +37,8 @@ class ItemKind(models.TextChoices):
 WITH_OPTIONS = frozenset({ItemKind.SINGLE, ItemKind.MULTIPLE, ItemKind.ORDERING})
 # Kinds answered by typing.
 TYPED = frozenset({ItemKind.NUMERIC, ItemKind.TEXT, ItemKind.EXTENDED})
-# Never marked: a pilot-only kind whose answers a teacher reads.
+# Never marked: a pilot-only kind whose answers a teacher reads (unless it has rubric points,
+# see max_points below).
 UNSCORED = frozenset({ItemKind.EXTENDED})
 TRUE_FALSE_KEYS = ("T", "F")
 _TRUE_WORDS = {"t", "true", "yes", "y", "1", "verdadero", "v", "참", "예"}
@@ -47,6 +48,25 @@ TYPED_MAX_CHARS = {ItemKind.NUMERIC: 100, ItemKind.TEXT: 500, ItemKind.EXTENDED:
 ACCEPTED_MAX = 20
 ACCEPTED_MAX_CHARS = 200
 UNITS_MAX = 10
+# Partial credit (issue 24). SCORING RULES, per kind, from the answer object:
+# - multiple, {"scoring": "partial"}: score = right keys chosen - wrong keys chosen, floored at 0;
+#   the maximum is the number of keys (full credit: exactly the keys).
+# - numeric, {"partial_tolerance": p} (p > tolerance): 2 points within the tolerance, 1 point
+#   within p, else 0.
+# - text {"scoring": "rubric", "max_points": n} and extended {"max_points": n}: 0..n points
+#   entered later by a teacher (response_score is None until then).
+# Everything else scores 0 or 1. An item whose maximum is above 1 needs a polytomous IRT model
+# (GPCM or GRM) with as many steps as its maximum (checked by validation.item_values_clean).
+SCORING_PARTIAL = "partial"
+SCORING_RUBRIC = "rubric"
+MAX_POINTS_LIMIT = 10
+NUMERIC_PARTIAL_MAX = 2
+# The scoring rules each kind may name (numeric partial credit comes from partial_tolerance).
+SCORING_RULES = {
+    ItemKind.MULTIPLE: (SCORING_PARTIAL,),
+    ItemKind.TEXT: (SCORING_RUBRIC,),
+    ItemKind.EXTENDED: (SCORING_RUBRIC,),
+}
 UNIT_MAX_CHARS = 20
 _LIST_SEPARATORS = re.compile(r"[;,]")
 _SPACES = re.compile(r"\s+")
@@ -116,6 +136,7 @@ def definition_clean(kind: str, raw: Mapping, option_keys: list[str], errors) ->
         errors.add("answer", _("Give the answer as an object."))
         return "", {}
     correct_raw = "" if raw.get("correct_key") is None else str(raw.get("correct_key")).strip()
+    scoring = _scoring(answer_raw, raw, errors, SCORING_RULES.get(kind, ()))
 
     if kind == ItemKind.SINGLE:
         key = correct_raw.upper()
@@ -148,7 +169,10 @@ def definition_clean(kind: str, raw: Mapping, option_keys: list[str], errors) ->
             )
         if len(set(keys)) != len(keys):
             errors.add("correct_key", _("A correct option is listed twice."))
-        return "", {"keys": sorted(set(keys))}
+        answer = {"keys": sorted(set(keys))}
+        if scoring:
+            answer["scoring"] = scoring
+        return "", answer
 
     if kind == ItemKind.ORDERING:
         order = [key.upper() for key in _split_list(answer_raw.get("order") or correct_raw)]
@@ -166,9 +190,61 @@ def definition_clean(kind: str, raw: Mapping, option_keys: list[str], errors) ->
         return "", _numeric_definition(answer_raw, raw, errors)
 
     if kind == ItemKind.TEXT:
-        return "", _text_definition(answer_raw, raw, errors)
+        return "", _text_definition(answer_raw, raw, errors, rubric=scoring == SCORING_RUBRIC)
 
-    return "", {}  # extended: nothing to mark
+    # extended: nothing to mark automatically; rubric points make a teacher mark it.
+    points = _max_points(answer_raw, raw, errors, required=False)
+    return "", ({"max_points": points} if points else {})
+
+
+def _pick(answer_raw: Mapping, raw: Mapping, name: str, flat: str):
+    value = answer_raw.get(name)
+    return raw.get(flat) if value is None else value
+
+
+def _scoring(answer_raw: Mapping, raw: Mapping, errors, allowed: tuple[str, ...]) -> str:
+    """The answer's scoring rule ("" for right/wrong), one of `allowed`."""
+    value = _pick(answer_raw, raw, "scoring", "scoring")
+    word = "" if value is None else str(value).strip().lower()
+    if word in ("", "dichotomous", "right-wrong", "right/wrong"):
+        return ""
+    if word not in allowed and not allowed:
+        errors.add(
+            "scoring",
+            _("This item type is scored right or wrong: leave the scoring rule empty."),
+        )
+        return ""
+    if word not in allowed:
+        errors.add(
+            "scoring",
+            _(
+                "“%(value)s” is not a scoring rule of this item type; use %(allowed)s or leave it "
+                "empty for right/wrong."
+            )
+            % {"value": word[:20], "allowed": ", ".join(allowed)},
+        )
+        return ""
+    return word
+
+
+def _max_points(answer_raw: Mapping, raw: Mapping, errors, *, required: bool) -> int | None:
+    value = _pick(answer_raw, raw, "max_points", "max_points")
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            errors.add("max_points", _("Give the rubric's largest number of points (1 to 10)."))
+        return None
+    try:
+        number = float(str(value).strip()) if not isinstance(value, bool) else math.nan
+    except ValueError:
+        number = math.nan
+    if not (math.isfinite(number) and number.is_integer() and 1 <= number <= MAX_POINTS_LIMIT):
+        errors.add(
+            "max_points",
+            _("The rubric's points must be a whole number from 1 to %(max)s.")
+            % {"max": MAX_POINTS_LIMIT},
+        )
+        return None
+    return int(number)
 
 
 def _numeric_definition(answer_raw: Mapping, raw: Mapping, errors) -> dict:
@@ -194,7 +270,19 @@ def _numeric_definition(answer_raw: Mapping, raw: Mapping, errors) -> dict:
         unit_required = False
     if unit_required and not units:
         errors.add("answer_units", _("List the accepted units, or do not require one."))
-    return {"value": value, "tolerance": tolerance, "units": units, "unit_required": unit_required}
+    answer = {
+        "value": value, "tolerance": tolerance, "units": units, "unit_required": unit_required,
+    }  # fmt: skip
+    partial = _float(pick("partial_tolerance", "partial_tolerance"), "partial_tolerance", errors)
+    if partial is not None:
+        if partial <= (tolerance or 0.0):
+            errors.add(
+                "partial_tolerance",
+                _("The partial-credit tolerance must be wider than the tolerance (%(value)s).")
+                % {"value": _number_text(tolerance or 0.0)},
+            )
+        answer["partial_tolerance"] = partial
+    return answer
 
 
 def _float(raw, name, errors, *, required=False) -> float | None:
@@ -212,12 +300,14 @@ def _float(raw, name, errors, *, required=False) -> float | None:
     return number
 
 
-def _text_definition(answer_raw: Mapping, raw: Mapping, errors) -> dict:
+def _text_definition(answer_raw: Mapping, raw: Mapping, errors, *, rubric: bool) -> dict:
     accepted_raw = answer_raw.get("accepted")
     if accepted_raw is None:
         accepted_raw = raw.get("accepted_answers")
     accepted = _split_list(accepted_raw, re.compile(r"\|"))
-    if not accepted:
+    # A rubric-marked answer is read by a teacher: accepted answers are then only a guide.
+    points = _max_points(answer_raw, raw, errors, required=rubric) if rubric else None
+    if not accepted and not rubric:
         errors.add("accepted_answers", _("Write at least one accepted answer."))
     if len(accepted) > ACCEPTED_MAX:
         errors.add("accepted_answers", _("Use at most %(count)s accepted answers.") % {"count": 20})
@@ -236,7 +326,12 @@ def _text_definition(answer_raw: Mapping, raw: Mapping, errors) -> dict:
     except ValueError:
         errors.add("case_sensitive", _("Write yes or no."))
         case_sensitive = False
-    return {"accepted": accepted, "case_sensitive": case_sensitive}
+    answer = {"accepted": accepted, "case_sensitive": case_sensitive}
+    if rubric:
+        answer["scoring"] = SCORING_RUBRIC
+        if points:
+            answer["max_points"] = points
+    return answer
 
 
 # --- Responses -----------------------------------------------------------------------------------
@@ -330,6 +425,62 @@ def response_correct(version, response: str) -> bool:
     if kind == ItemKind.TEXT:
         return text_correct(answer, response)
     return False
+
+
+def teacher_marked(kind: str, answer: Mapping | None) -> bool:
+    """Whether a teacher gives this item's points (a rubric), so a response waits for them."""
+    answer = answer or {}
+    if kind == ItemKind.EXTENDED:
+        return bool(answer.get("max_points"))
+    return kind == ItemKind.TEXT and answer.get("scoring") == SCORING_RUBRIC
+
+
+def is_scored(kind: str, answer: Mapping | None) -> bool:
+    """Whether answers to this item count (an extended item only with rubric points)."""
+    return kind not in UNSCORED or teacher_marked(kind, answer)
+
+
+def max_score(kind: str, answer: Mapping | None) -> int:
+    """The largest score of an item: 1 for right/wrong items, more under partial credit (see
+    SCORING RULES), 0 for an unscored item."""
+    answer = answer or {}
+    if not is_scored(kind, answer):
+        return 0
+    if teacher_marked(kind, answer):
+        return int(answer.get("max_points") or 1)
+    if kind == ItemKind.MULTIPLE and answer.get("scoring") == SCORING_PARTIAL:
+        return max(1, len(answer.get("keys", [])))
+    if kind == ItemKind.NUMERIC and answer.get("partial_tolerance") is not None:
+        return NUMERIC_PARTIAL_MAX
+    return 1
+
+
+def response_score(version, response: str) -> int | None:
+    """Points for a cleaned response, 0..max_score; None while a teacher has to mark it (and
+    for an unscored item). Full credit is the same as `response_correct`."""
+    kind = version.kind
+    answer = version.answer or {}
+    if not is_scored(kind, answer) or teacher_marked(kind, answer):
+        return None
+    if kind == ItemKind.MULTIPLE and answer.get("scoring") == SCORING_PARTIAL:
+        keys = set(answer.get("keys", []))
+        chosen = {key for key in response.split(",") if key}
+        return max(0, len(chosen & keys) - len(chosen - keys))
+    if kind == ItemKind.NUMERIC and answer.get("partial_tolerance") is not None:
+        if numeric_correct(answer, response):
+            return NUMERIC_PARTIAL_MAX
+        distance = numeric_distance(answer, response)
+        partial = float(answer["partial_tolerance"])
+        slack = 1e-9 * max(1.0, abs(float(answer.get("value") or 0.0)))
+        return 1 if distance is not None and distance <= partial + slack else 0
+    return int(response_correct(version, response))
+
+
+def score_display(score: int | None, maximum: int) -> str:
+    """Points as shown in results: "2/3"; "" when there are none to show."""
+    if score is None or maximum <= 0:
+        return ""
+    return f"{score}/{maximum}"
 
 
 def parse_number(text: str) -> float | None:
@@ -443,7 +594,14 @@ def answer_display(version) -> str:
         text = " / ".join(answer.get("accepted", []))
         if answer.get("case_sensitive"):
             text += " " + _("(case matters)")
+        if teacher_marked(kind, answer):
+            marked = _("(marked by the teacher, 0 to %(max)s points)") % {
+                "max": answer.get("max_points") or 1
+            }
+            text = f"{text} {marked}" if text else marked
         return text
+    if teacher_marked(kind, answer):
+        return _("Marked by the teacher, 0 to %(max)s points.") % {"max": answer["max_points"]}
     return _("Not scored: read by the teacher.")
 
 

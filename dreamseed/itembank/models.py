@@ -19,11 +19,14 @@ from django.utils.translation import gettext_lazy as _
 
 from dreamseed.itembank.kinds import (
     TRUE_FALSE_KEYS,
-    UNSCORED,
     ItemKind,
     answer_display,
+    is_scored,
     kind_label,
+    max_score,
     response_correct,
+    response_score,
+    teacher_marked,
     true_false_label,
 )
 from dreamseed.itembank.sanitize import html_render
@@ -41,6 +44,13 @@ class IrtModel(models.TextChoices):
     TWO_PL = "2PL", _("2PL")
     THREE_PL = "3PL", _("3PL")
     FOUR_PL = "4PL", _("4PL")
+    # Partial credit (scores 0..m): step difficulties in Item.steps.
+    GPCM = "GPCM", _("Generalized partial credit (GPCM)")
+    GRM = "GRM", _("Graded response (GRM)")
+
+
+POLYTOMOUS_MODELS = (IrtModel.GPCM, IrtModel.GRM)
+MODEL_MAX_LENGTH = 4
 
 
 class Item(models.Model):
@@ -60,11 +70,18 @@ class Item(models.Model):
         models.CharField(max_length=60), blank=True, default=list, verbose_name=_("standards")
     )
     model = models.CharField(
-        _("IRT model"), max_length=3, choices=IrtModel.choices, default=IrtModel.THREE_PL
-    )
+        _("IRT model"), max_length=MODEL_MAX_LENGTH, choices=IrtModel.choices,
+        default=IrtModel.THREE_PL,
+    )  # fmt: skip
     a = models.FloatField(_("discrimination (a)"), default=1.0)
-    # b is unknown for pilot items until they are calibrated.
+    # b is unknown for pilot items until they are calibrated. A GPCM/GRM item's b is its
+    # location, the mean of its steps (kept so pool filters and ordering by b work alike).
     b = models.FloatField(_("difficulty (b)"), null=True, blank=True)
+    # GPCM step difficulties / GRM category boundaries b_1..b_m of an item scored 0..m;
+    # empty for dichotomous items (and for polytomous pilot items not calibrated yet).
+    steps = ArrayField(
+        models.FloatField(), blank=True, default=list, verbose_name=_("category steps")
+    )
     c = models.FloatField(_("guessing (c)"), default=0.0)
     d = models.FloatField(_("upper asymptote (d)"), default=1.0)
     se_a = models.FloatField(null=True, blank=True)
@@ -97,6 +114,14 @@ class Item(models.Model):
             models.CheckConstraint(
                 condition=models.Q(d__gt=F("c")) & models.Q(d__lte=1), name="item_d_above_c"
             ),
+            models.CheckConstraint(
+                condition=models.Q(model__in=POLYTOMOUS_MODELS) | models.Q(steps__len=0),
+                name="item_steps_only_polytomous",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(model__in=POLYTOMOUS_MODELS) | (models.Q(c=0) & models.Q(d=1)),
+                name="item_polytomous_no_asymptotes",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -106,6 +131,10 @@ class Item(models.Model):
         if not self.external_id:
             self.external_id = uuid.uuid4().hex[:12]
         super().save(*args, **kwargs)
+
+    @property
+    def is_polytomous(self) -> bool:
+        return self.model in POLYTOMOUS_MODELS
 
     @property
     def parameters(self) -> tuple[float, float, float, float]:
@@ -150,7 +179,20 @@ class ItemVersion(models.Model):
 
     @property
     def is_scored(self) -> bool:
-        return self.kind not in UNSCORED
+        return is_scored(self.kind, self.answer)
+
+    @property
+    def max_score(self) -> int:
+        """Largest score of a response (1 for right/wrong items, more under partial credit)."""
+        return max_score(self.kind, self.answer)
+
+    @property
+    def is_teacher_marked(self) -> bool:
+        return teacher_marked(self.kind, self.answer)
+
+    def score(self, response: str) -> int | None:
+        """Points for a cleaned response; None while a teacher has to mark it."""
+        return response_score(self, response)
 
     @property
     def option_keys(self) -> list[str]:
@@ -451,7 +493,7 @@ class CalibrationResult(models.Model):
     )
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="calibration_results")
     old_status = models.CharField(max_length=10, choices=ItemStatus.choices)
-    old_model = models.CharField(max_length=3, choices=IrtModel.choices)
+    old_model = models.CharField(max_length=MODEL_MAX_LENGTH, choices=IrtModel.choices)
     old_a = models.FloatField()
     old_b = models.FloatField(null=True, blank=True)
     old_c = models.FloatField()

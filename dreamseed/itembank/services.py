@@ -71,6 +71,7 @@ def _apply_values(item: Item, values: ItemValues) -> None:
     for name in ("status", "subject", "grade", "content_area", "model", "a", "b", "c", "d"):
         setattr(item, name, getattr(values, name))
     item.standards = list(values.standards)
+    item.steps = list(values.steps)
 
 
 def _content_of(version: ItemVersion | None) -> tuple | None:
@@ -121,9 +122,16 @@ def item_update(*, item: Item, values: ItemValues, updated_by: User | None) -> I
     content_changed = _content_of(item.current_version) != values.content
     new_version = content_changed and _needs_new_version(item)
     status_before = item.status
-    parameters_before = (item.model, item.a, item.b, item.c, item.d)
+    parameters_before = (item.model, item.a, item.b, item.c, item.d, list(item.steps))
     _apply_values(item, values)
-    parameters_changed = parameters_before != (item.model, item.a, item.b, item.c, item.d)
+    parameters_changed = parameters_before != (
+        item.model,
+        item.a,
+        item.b,
+        item.c,
+        item.d,
+        list(item.steps),
+    )
     if any(getattr(values, name) is not None for name in ("se_a", "se_b", "se_c")):
         item.se_a, item.se_b, item.se_c = values.se_a, values.se_b, values.se_c
     elif parameters_changed:
@@ -181,6 +189,7 @@ def item_duplicate(*, item: Item, created_by: User | None) -> Item:
         b=item.b,
         c=item.c,
         d=item.d,
+        steps=list(item.steps),
         created_by=created_by,
     )
     copy.save()
@@ -315,7 +324,10 @@ def plan_apply(*, plan: ImportPlan, user: User | None) -> dict:
         given = (values.se_a, values.se_b, values.se_c)
         if any(value is not None for value in given):
             changed["se_a"], changed["se_b"], changed["se_c"] = given
-        elif any(existing[name] != getattr(values, name) for name in ("model", "a", "b", "c", "d")):
+        elif (
+            any(existing[name] != getattr(values, name) for name in ("model", "a", "b", "c", "d"))
+            or tuple(existing["steps"] or ()) != values.steps
+        ):
             changed["se_a"] = changed["se_b"] = changed["se_c"] = None  # described the old ones
         else:
             changed["se_a"], changed["se_b"], changed["se_c"] = (
@@ -362,6 +374,7 @@ def _item_columns(values: ItemValues) -> dict:
         "b": values.b,
         "c": values.c,
         "d": values.d,
+        "steps": list(values.steps),
     }
 
 

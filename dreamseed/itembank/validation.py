@@ -3,6 +3,7 @@ import line, or the REST API. Raw values in, cleaned values or per-field message
 caller can put a message where its user looks (a form field, "line 7, column 'b'", a 400 body).
 """
 
+import itertools
 import json
 import math
 import re
@@ -11,8 +12,14 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
-from dreamseed.itembank.kinds import UNSCORED, WITH_OPTIONS, ItemKind, definition_clean
-from dreamseed.itembank.models import IrtModel, ItemStatus
+from dreamseed.itembank.kinds import (
+    WITH_OPTIONS,
+    ItemKind,
+    definition_clean,
+    is_scored,
+    max_score,
+)
+from dreamseed.itembank.models import POLYTOMOUS_MODELS, IrtModel, ItemStatus
 from dreamseed.itembank.sanitize import images_without_alt, option_clean, stem_clean
 
 OPTION_KEYS = "ABCDEF"
@@ -30,6 +37,9 @@ _STANDARD_SEPARATORS = re.compile(r"[;,|]")
 A_MAX = 10.0
 B_LIMIT = 10.0
 NEEDS_DIFFICULTY = (ItemStatus.ACTIVE,)
+# A polytomous item scores 0..m with 1 <= m <= MAX_STEPS (the engine's 20 categories).
+MAX_STEPS = 19
+_STEP_SEPARATORS = re.compile(r"[;|]")
 
 
 @dataclass(frozen=True)
@@ -55,6 +65,8 @@ class ItemValues:
     correct_key: str
     kind: str = ItemKind.SINGLE
     answer: str = "{}"  # the kind's answer object as canonical JSON (hashable, comparable)
+    # GPCM step difficulties / GRM boundaries (empty for dichotomous items).
+    steps: tuple[float, ...] = ()
 
     @property
     def options_json(self) -> list[dict]:
@@ -70,7 +82,7 @@ class ItemValues:
 
     @property
     def parameters(self) -> tuple:
-        return (self.model, self.a, self.b, self.c, self.d)
+        return (self.model, self.a, self.b, self.c, self.d, self.steps)
 
 
 class _Errors(dict):
@@ -224,6 +236,87 @@ def _options(raw: Mapping, errors: _Errors) -> tuple[tuple[str, str], ...]:
     return tuple(options)
 
 
+def _steps(raw, errors: _Errors) -> tuple[float, ...]:
+    """Category steps as a list (JSON) or text "-1.2;0.3;1.1" (CSV, form)."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return ()
+    if isinstance(raw, list | tuple):
+        parts = list(raw)
+    elif isinstance(raw, str):
+        parts = [part for part in _STEP_SEPARATORS.split(raw) if part.strip()]
+    else:
+        errors.add("steps", _("Give the steps as a list of numbers, like -1.2;0.3;1.1."))
+        return ()
+    steps: list[float] = []
+    for position, part in enumerate(parts, start=1):
+        local = _Errors()
+        value = _number(part, "steps", local, None)
+        if local or value is None:
+            shown = str(part).strip()[:30]
+            errors.add(
+                "steps",
+                _("Step %(n)s (“%(value)s”) is not a number; separate steps with ;.")
+                % {"n": position, "value": shown},
+            )
+            return ()
+        if abs(value) > B_LIMIT:
+            errors.add(
+                "steps",
+                _("Step %(n)s must be between -%(l)s and %(l)s.") % {"n": position, "l": B_LIMIT},
+            )
+            return ()
+        steps.append(value)
+    if len(steps) > MAX_STEPS:
+        errors.add("steps", _("Use at most %(count)s steps.") % {"count": MAX_STEPS})
+        return ()
+    return tuple(steps)
+
+
+def _polytomous_check(model, steps, b, status, kind, answer, errors: _Errors):
+    """The steps agree with the model and with the item's scoring; returns the b to keep (a
+    polytomous item's b is the mean of its steps)."""
+    maximum = max_score(kind, answer)
+    if model not in POLYTOMOUS_MODELS:
+        if steps:
+            errors.add(
+                "steps",
+                _("Only GPCM and GRM items have category steps: clear them or choose GPCM or GRM."),
+            )
+        if maximum > 1:
+            errors.add(
+                "model",
+                _(
+                    "This item gives up to %(max)s points: choose GPCM or GRM (partial credit), or "
+                    "score it right/wrong."
+                )
+                % {"max": maximum},
+            )
+        return b
+    if maximum > 0 and steps and len(steps) != maximum:
+        errors.add(
+            "steps",
+            _("This item scores 0 to %(max)s, so it needs %(max)s steps (it has %(count)s).")
+            % {"max": maximum, "count": len(steps)},
+        )
+    if model == IrtModel.GRM and any(
+        later <= earlier for earlier, later in itertools.pairwise(steps)
+    ):
+        errors.add("steps", _("GRM boundaries must increase from one step to the next."))
+    if not steps:
+        if status in NEEDS_DIFFICULTY:
+            errors.add(
+                "steps",
+                _(
+                    "An active GPCM or GRM item needs its steps. Keep it in pilot until it is "
+                    "calibrated."
+                ),
+            )
+        elif b is not None:
+            errors.add("steps", _("Give the steps of a GPCM or GRM item, not only b."))
+        return None
+    return round(sum(steps) / len(steps), 10)
+
+
 def _has_options(raw: Mapping) -> bool:
     listed = raw.get("options")
     if isinstance(listed, list | tuple) and listed:
@@ -258,7 +351,9 @@ def item_values_clean(raw: Mapping) -> tuple[ItemValues | None, dict[str, list[s
         errors.add("a", _("Discrimination a must be above 0 and at most %(max)s.") % {"max": A_MAX})
     if "b" not in errors and b is not None and abs(b) > B_LIMIT:
         errors.add("b", _("Difficulty b must be between -%(l)s and %(l)s.") % {"l": B_LIMIT})
-    if "b" not in errors and b is None and status in NEEDS_DIFFICULTY:
+    polytomous = model in POLYTOMOUS_MODELS
+    steps = _steps(raw.get("steps"), errors)
+    if "b" not in errors and b is None and status in NEEDS_DIFFICULTY and not polytomous:
         errors.add(
             "b",
             _("An active item needs a difficulty b. Keep it in pilot until it is calibrated."),
@@ -268,13 +363,18 @@ def item_values_clean(raw: Mapping) -> tuple[ItemValues | None, dict[str, list[s
     if "d" not in errors and "c" not in errors and not c < d <= 1:
         errors.add("d", _("Upper asymptote d must be above c and at most 1."))
     if "model" not in errors and "c" not in errors and "d" not in errors:
-        if model in (IrtModel.ONE_PL, IrtModel.TWO_PL) and c != 0:
+        if polytomous and (c != 0 or d != 1):
+            errors.add(
+                "c" if c != 0 else "d",
+                _("A GPCM or GRM item has no guessing or upper asymptote: set c to 0 and d to 1."),
+            )
+        elif model in (IrtModel.ONE_PL, IrtModel.TWO_PL) and c != 0:
             errors.add(
                 "c",
                 _("A %(model)s item has no guessing parameter: set c to 0 or choose 3PL.")
                 % {"model": model},
             )
-        if model != IrtModel.FOUR_PL and d != 1:
+        if model != IrtModel.FOUR_PL and d != 1 and not polytomous:
             errors.add(
                 "d",
                 _("Only a 4PL item has an upper asymptote below 1: set d to 1 or choose 4PL."),
@@ -311,7 +411,9 @@ def item_values_clean(raw: Mapping) -> tuple[ItemValues | None, dict[str, list[s
                 % {"kind": ItemKind(kind).label},
             )
     correct_key, answer = definition_clean(kind, raw, [key for key, _unused in options], errors)
-    if kind in UNSCORED and status == ItemStatus.ACTIVE:
+    if "model" not in errors and "steps" not in errors and "b" not in errors:
+        b = _polytomous_check(model, steps, b, status, kind, answer, errors)
+    if not is_scored(kind, answer) and status == ItemStatus.ACTIVE:
         errors.add(
             "status",
             _("An item that is not scored cannot be active: keep it in pilot or draft."),
@@ -334,6 +436,7 @@ def item_values_clean(raw: Mapping) -> tuple[ItemValues | None, dict[str, list[s
             correct_key=correct_key,
             kind=kind,
             answer=json.dumps(answer, sort_keys=True, ensure_ascii=False),
+            steps=steps,
             **texts,
             **ses,
         ),
