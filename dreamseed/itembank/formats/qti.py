@@ -34,7 +34,7 @@ from dreamseed.itembank import media
 MANIFEST = "imsmanifest.xml"
 # The zip as uploaded, and what it may expand to: a 5,000-item package with a few images is a
 # few megabytes; these leave room for big banks but not for a bomb.
-PACKAGE_MAX_BYTES = 50_000_000
+PACKAGE_MAX_BYTES = 30_000_000  # the item file upload limit (IMPORT_MAX_BYTES)
 PACKAGE_MAX_UNCOMPRESSED = 200_000_000
 PACKAGE_MAX_ENTRIES = 50_000
 ENTRY_MAX_BYTES = 20_000_000
@@ -83,6 +83,15 @@ class QtiPackageError(Exception):
     """The package as a whole cannot be read (not a zip, a bomb, no manifest...)."""
 
 
+@dataclass(frozen=True)
+class QtiProblem:
+    place: str  # "imsmanifest.xml, resource 'item3'" or "items/q7.xml line 12, <img>"
+    message: str
+
+    def __str__(self) -> str:
+        return _("%(place)s: %(message)s") % {"place": self.place, "message": self.message}
+
+
 @dataclass
 class QtiItem:
     where: str  # the item file inside the package
@@ -95,13 +104,20 @@ class QtiItem:
 class QtiPackage:
     version: str = ""
     items: list[QtiItem] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
+    problems: list[QtiProblem] = field(default_factory=list)
     # {url: (bytes, extension)}: images to save when the import is applied.
     assets: dict[str, tuple[bytes, str]] = field(default_factory=dict)
 
 
 class _Problem(Exception):
-    """One item cannot be read; the message already names its place."""
+    """One item cannot be read."""
+
+    def __init__(self, place: str, message: str):
+        super().__init__(place, message)
+        self.problem = QtiProblem(place, str(message))
+
+    def __str__(self) -> str:
+        return str(self.problem)
 
 
 # --- The zip ---------------------------------------------------------------------------------
@@ -253,17 +269,18 @@ def _xml_parse(name: str, data: bytes) -> _Document:
         root = parser.close()
     except DefusedXmlException as error:
         raise _Problem(
+            name,
             _(
-                "%(file)s: the XML declares entities or refers to outside resources (%(error)s); "
+                "the XML declares entities or refers to outside resources (%(error)s); "
                 "such files are refused for safety."
             )
-            % {"file": name, "error": type(error).__name__}
+            % {"error": type(error).__name__},
         ) from error
     except ElementTree.ParseError as error:
         line = error.position[0] if error.position else "?"
         raise _Problem(
-            _("%(file)s line %(line)s: the XML is not well-formed (%(error)s).")
-            % {"file": name, "line": line, "error": str(error).split(":")[0]}
+            _("%(file)s line %(line)s") % {"file": name, "line": line},
+            _("the XML is not well-formed (%(error)s).") % {"error": str(error).split(":")[0]},
         ) from error
     return _Document(name, root, builder.lines)
 
@@ -368,8 +385,8 @@ def _render(element, context: _Context, inline: bool) -> str:
         return _paragraph(prompt, context, inline)
     if name in ("printedVariable", "templateVariable"):
         raise _Problem(
-            _("%(place)s: template variables are not supported; export the item without them.")
-            % {"place": context.document.where(element)}
+            context.document.where(element),
+            _("template variables are not supported; export the item without them."),
         )
     if name == "img":
         return _image(element, context, _attr(element, "src") or "", element.get("alt"))
@@ -446,31 +463,25 @@ def _image(element, context: _Context, src: str, alt: str | None) -> str:
     else:
         if _SCHEME.match(src) or src.startswith("//"):
             raise _Problem(
+                where,
                 _(
-                    "%(place)s: the image “%(src)s” is outside the package; "
+                    "the image “%(src)s” is outside the package; "
                     "images are not fetched from the internet, put the file in the package."
                 )
-                % {"place": where, "src": src[:200]}
+                % {"src": src[:200]},
             )
         path = package_path(context.document.name, src)
         if path is None:
             raise _Problem(
-                _("%(place)s: the image path “%(src)s” leaves the package.")
-                % {"place": where, "src": src[:200]}
+                where, _("the image path “%(src)s” leaves the package.") % {"src": src[:200]}
             )
         if path not in context.package.entries:
-            raise _Problem(
-                _("%(place)s: the image “%(path)s” is not in the package.")
-                % {"place": where, "path": path}
-            )
+            raise _Problem(where, _("the image “%(path)s” is not in the package.") % {"path": path})
         data = context.package.read(path)
         try:
             ext = media.image_check(data, path)
         except media.ImageError as error:
-            raise _Problem(
-                _("%(place)s: the image “%(path)s”: %(error)s")
-                % {"place": where, "path": path, "error": error}
-            ) from error
+            raise _Problem(where, str(error)) from error
         url = media.image_url(data, ext)
         context.assets[url] = (data, ext)
     return f'<img src="{escape(url)}" alt="{escape((alt or "").strip())}"{attributes}>'
@@ -527,9 +538,7 @@ def _choices(interaction, context: _Context) -> list[tuple[str, str]]:
 
 
 def _problem(context: _Context, element, message: str) -> _Problem:
-    return _Problem(
-        _("%(place)s: %(message)s") % {"place": context.document.where(element), "message": message}
-    )
+    return _Problem(context.document.where(element), message)
 
 
 def _choice_answer(raw, interaction, declaration, context: _Context) -> None:
@@ -730,9 +739,7 @@ def _metadata(raw: dict, elements: list) -> None:
 def _item_read(document: _Document, context: _Context, manifest_metadata: list) -> QtiItem:
     root = document.root
     if _local(root) != "assessmentItem":
-        raise _Problem(
-            _("%(place)s: this is not an assessment item.") % {"place": document.where(root)}
-        )
+        raise _Problem(document.where(root), _("this is not an assessment item."))
     identifier = (_attr(root, "identifier") or "").strip()
     if not identifier:
         raise _problem(context, root, _("the item has no identifier."))
@@ -822,8 +829,9 @@ def qti_package_read(data: bytes) -> QtiPackage:
         where = _resource_where(identifier)
         if match.group(1) == "1":
             result.problems.append(
-                _("%(place)s: QTI 1.x items are not supported; export them as QTI 2.1 or 3.0.")
-                % {"place": where}
+                QtiProblem(
+                    where, _("QTI 1.x items are not supported; export them as QTI 2.1 or 3.0.")
+                )
             )
             continue
         href = resource.get("href")
@@ -831,22 +839,24 @@ def qti_package_read(data: bytes) -> QtiPackage:
             first_file = _first(resource, "file")
             href = first_file.get("href") if first_file is not None else None
         if not href:
-            result.problems.append(_("%(place)s: it names no file.") % {"place": where})
+            result.problems.append(QtiProblem(where, _("it names no file.")))
             continue
         path = package_path(MANIFEST, href)
         if path is None:
             result.problems.append(
-                _(
-                    "%(place)s: the file “%(href)s” is outside the package; "
-                    "nothing is fetched from elsewhere."
+                QtiProblem(
+                    where,
+                    _(
+                        "the file “%(href)s” is outside the package; "
+                        "nothing is fetched from elsewhere."
+                    )
+                    % {"href": href[:200]},
                 )
-                % {"place": where, "href": href[:200]}
             )
             continue
         if path not in package.entries:
             result.problems.append(
-                _("%(place)s: the file “%(path)s” is not in the package.")
-                % {"place": where, "path": path}
+                QtiProblem(where, _("the file “%(path)s” is not in the package.") % {"path": path})
             )
             continue
         if path in seen_files:
@@ -867,14 +877,15 @@ def qti_package_read(data: bytes) -> QtiPackage:
                 versions.add(QTI2_NAMESPACES[namespace])
             else:
                 raise _Problem(
-                    _("%(file)s: the root element is not in a QTI 2.x or 3.0 namespace (%(ns)s).")
-                    % {"file": path, "ns": namespace or _("none")}
+                    path,
+                    _("the root element is not in a QTI 2.x or 3.0 namespace (%(ns)s).")
+                    % {"ns": namespace or _("none")},
                 )
             assets: dict = {}
             context = _Context(package, document, assets)
             item = _item_read(document, context, metadata)
         except _Problem as problem:
-            result.problems.append(str(problem))
+            result.problems.append(problem.problem)
             continue
         item.resource = identifier
         result.items.append(item)
