@@ -16,17 +16,17 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
-from dreamseed.core.uploads import LimitedJSONParser, upload_check
+from dreamseed.core.uploads import LimitedJSONParser
 from dreamseed.itembank import selectors, services
 from dreamseed.itembank.forms import ItemFilterForm
 from dreamseed.itembank.import_export import (
     FORMAT_CSV,
     FORMAT_JSON,
-    IMPORT_EXTENSIONS,
-    IMPORT_MAX_BYTES,
     ItemFileError,
     import_decode,
     import_detect_format,
+    import_read,
+    import_upload_check,
     item_merge_values,
 )
 from dreamseed.itembank.models import Item, ItemStatistics
@@ -113,7 +113,9 @@ class ItemSerializer(serializers.ModelSerializer):
 
 
 class ImportSerializer(serializers.Serializer):
-    file = serializers.FileField(required=False, help_text="A CSV or JSON file (multipart).")
+    file = serializers.FileField(
+        required=False, help_text="A CSV or JSON file, or a QTI package (.zip) (multipart)."
+    )
     content = serializers.CharField(
         required=False, trim_whitespace=False, help_text="Or the file's text (JSON body)."
     )
@@ -162,7 +164,8 @@ class ItemViewSet(
         request=ImportSerializer,
         responses={200: dict, 400: dict},
         description=(
-            "Import a CSV or JSON item file (format in IMPORT_FORMAT.md). Nothing is written "
+            "Import a CSV or JSON item file, or a QTI 2.1/3.0 package (.zip) as a multipart "
+            "`file` (format in IMPORT_FORMAT.md). Nothing is written "
             "unless the whole file is valid; errors name the line and column. `dry_run` only "
             "validates and reports what would change."
         ),
@@ -175,22 +178,17 @@ class ItemViewSet(
         try:
             if upload is not None:
                 try:
-                    upload_check(
-                        upload,
-                        max_bytes=IMPORT_MAX_BYTES,
-                        extensions=IMPORT_EXTENSIONS,
-                        what=_("CSV or JSON"),
-                    )
+                    import_upload_check(upload)
                 except forms.ValidationError as error:
                     raise ItemFileError(" ".join(error.messages)) from error
-                text = import_decode(upload.read())
-                filename = upload.name
+                detected, text = import_read(upload.read(), upload.name)
+                fmt = detected if isinstance(text, bytes) else form.validated_data.get("format")
+                fmt = fmt or detected
             elif content:
                 text = import_decode(content.encode())
-                filename = ""
+                fmt = form.validated_data.get("format") or import_detect_format("", text)
             else:
                 raise ValidationError({"file": [_("Send a file, or the file's text as content.")]})
-            fmt = form.validated_data.get("format") or import_detect_format(filename, text)
             plan = services.item_import_text(
                 text=text, fmt=fmt, user=request.user, dry_run=form.validated_data["dry_run"]
             )

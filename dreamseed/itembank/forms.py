@@ -2,7 +2,6 @@ from django import forms
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from dreamseed.core.uploads import upload_check
 from dreamseed.itembank.calibration_runs import (
     DEFAULT_MAX_SE_A,
     DEFAULT_MAX_SE_B,
@@ -12,7 +11,7 @@ from dreamseed.itembank.calibration_runs import (
     MIN_RESPONSES_FLOOR_BY_MODEL,
     min_responses_error,
 )
-from dreamseed.itembank.import_export import IMPORT_EXTENSIONS, IMPORT_MAX_BYTES
+from dreamseed.itembank.import_export import IMPORT_MAX_BYTES, import_upload_check
 from dreamseed.itembank.models import CALIBRATION_MODELS, IrtModel, Item, ItemStatus
 from dreamseed.itembank.sanitize import option_source, stem_source
 from dreamseed.itembank.selectors import ITEM_SORTS, ItemFilters
@@ -209,16 +208,17 @@ class ItemFilterForm(forms.Form):
 
 class ImportUploadForm(forms.Form):
     file = forms.FileField(
-        label=_("CSV or JSON file"),
-        help_text=_("UTF-8, at most %(size)s MB.") % {"size": IMPORT_MAX_BYTES // 1_000_000},
-        widget=forms.FileInput(attrs={"accept": ".csv,.json,text/csv,application/json"}),
+        label=_("CSV or JSON file, or QTI package (.zip)"),
+        help_text=_("At most %(size)s MB; text files in UTF-8.")
+        % {"size": IMPORT_MAX_BYTES // 1_000_000},
+        widget=forms.FileInput(
+            attrs={"accept": ".csv,.json,.zip,text/csv,application/json,application/zip"}
+        ),
     )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        upload_check(
-            upload, max_bytes=IMPORT_MAX_BYTES, extensions=IMPORT_EXTENSIONS, what=_("CSV or JSON")
-        )
+        import_upload_check(upload)
         return upload
 
 

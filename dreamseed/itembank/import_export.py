@@ -16,18 +16,22 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import PurePath
 
+from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from dreamseed.core.exports import spreadsheet_safe, spreadsheet_unescape
 from dreamseed.core.jsonlimits import JSONLimitError, json_limits_check
-from dreamseed.core.uploads import upload_decode
+from dreamseed.core.uploads import megabytes, upload_check, upload_decode
 from dreamseed.itembank.kinds import ItemKind
 from dreamseed.itembank.models import Item, ItemStatus
 from dreamseed.itembank.validation import OPTION_FIELDS, OPTION_KEYS, ItemValues, item_values_clean
 
-FORMAT_CSV, FORMAT_JSON = "csv", "json"
+FORMAT_CSV, FORMAT_JSON, FORMAT_QTI = "csv", "json", "qti"
+# Formats whose upload is a zip package, kept as bytes between preview and confirmation.
+PACKAGE_FORMATS = (FORMAT_QTI,)
 # How the kinds other than single choice are marked, as flat CSV columns (JSON may use "answer").
 ANSWER_COLUMNS = (
     "answer_value", "answer_tolerance", "answer_units", "answer_unit_required",
@@ -44,6 +48,7 @@ COLUMNS = (
 CONTENT_COLUMNS = ("stem", "option_a", "option_b", "correct_key")
 IMPORT_MAX_BYTES = 30_000_000
 IMPORT_EXTENSIONS = (".csv", ".json", ".txt")
+PACKAGE_EXTENSIONS = (".zip",)
 IMPORT_MAX_ROWS = 20_000
 CSV_FIELD_LIMIT = 1_000_000
 MAX_PROBLEMS = 200
@@ -76,6 +81,8 @@ class ImportProblem:
     column: str | None
     message: str
     item: int | None = None  # 1-based position in a JSON file
+    # Where in a package: "items/q7.xml" or "items/q7.xml line 12, <choiceInteraction>".
+    place: str | None = None
 
     def __str__(self) -> str:
         values = {
@@ -83,7 +90,12 @@ class ImportProblem:
             "column": self.column,
             "item": self.item,
             "message": self.message,
+            "place": self.place,
         }
+        if self.place:
+            if self.column:
+                return _("%(place)s, field '%(column)s': %(message)s") % values
+            return _("%(place)s: %(message)s") % values
         if self.item is not None:
             if self.line is not None and self.column:
                 return _("Item %(item)s (line %(line)s), field '%(column)s': %(message)s") % values
@@ -100,6 +112,7 @@ class ImportProblem:
             "item": self.item,
             "column": self.column,
             "message": self.message,
+            "place": self.place,
         }
 
 
@@ -114,6 +127,7 @@ class ImportRow:
     # The item as it is in the bank (an export row plus "id" and "current_version_id").
     existing: dict | None = None
     new_version: bool = False  # content changes on an item in use become a new version
+    place: str | None = None  # the item's file in a package
 
     @property
     def change_labels(self) -> list[str]:
@@ -121,6 +135,8 @@ class ImportRow:
 
     @property
     def where(self) -> str:
+        if self.place:
+            return self.place
         return str(self.line if self.line is not None else self.item_number)
 
 
@@ -156,11 +172,11 @@ class ImportPlan:
             hasher.update("|".join(parts).encode() + b"\n")
         return hasher.hexdigest()
 
-    def add(self, line, column, message, *, item=None) -> None:
+    def add(self, line, column, message, *, item=None, place=None) -> None:
         if len(self.problems) >= MAX_PROBLEMS:
             self.truncated = True
             return
-        self.problems.append(ImportProblem(line, column, str(message), item))
+        self.problems.append(ImportProblem(line, column, str(message), item, place))
 
 
 @dataclass
@@ -168,6 +184,7 @@ class _Record:
     line: int | None
     item_number: int | None
     raw: dict
+    place: str | None = None
 
 
 # --- Reading ---------------------------------------------------------------------------------
@@ -181,6 +198,50 @@ def import_decode(data: bytes) -> str:
         error=ItemFileError,
         not_text_message=_("This does not look like a CSV or JSON file."),
     )
+
+
+def import_read(data: bytes, filename: str) -> tuple[str, str | bytes]:
+    """(format, content) of an upload: a zip is a QTI package (kept as bytes), anything else
+    is decoded as a CSV or JSON text."""
+    from dreamseed.itembank.formats.qti import is_package
+
+    if is_package(data):
+        if len(data) > IMPORT_MAX_BYTES:
+            raise ItemFileError(
+                _("The file is larger than %(size)s MB. Split it into smaller files.")
+                % {"size": IMPORT_MAX_BYTES // 1_000_000}
+            )
+        return FORMAT_QTI, data
+    text = import_decode(data)
+    return import_detect_format(filename, text), text
+
+
+def import_upload_check(upload) -> None:
+    """Refuse an uploaded item file that cannot be one (size, extension, not text, not a zip);
+    raises forms.ValidationError with a message saying what to upload instead."""
+    if PurePath(upload.name or "").suffix.lower() not in PACKAGE_EXTENSIONS:
+        upload_check(
+            upload,
+            max_bytes=IMPORT_MAX_BYTES,
+            extensions=IMPORT_EXTENSIONS + PACKAGE_EXTENSIONS,
+            what=_("CSV, JSON or QTI"),
+        )
+        return
+    if upload.size > IMPORT_MAX_BYTES:
+        raise forms.ValidationError(
+            _("The file is larger than %(limit)s (it is %(actual)s). Split it into smaller files.")
+            % {"limit": megabytes(IMPORT_MAX_BYTES), "actual": megabytes(upload.size)},
+            code="too_large",
+        )
+    upload.seek(0)
+    head = upload.read(4)
+    upload.seek(0)
+    if head[:4] not in (b"PK\x03\x04", b"PK\x05\x06"):
+        raise forms.ValidationError(
+            _("“%(name)s” is not a zip file: upload the .zip a QTI tool exported.")
+            % {"name": upload.name},
+            code="not_zip",
+        )
 
 
 def import_detect_format(filename: str, text: str) -> str:
@@ -318,9 +379,24 @@ def _json_records(text: str, plan: ImportPlan) -> Iterator[_Record]:
         yield _Record(line, index + 1, raw)
 
 
+def _qti_records(data: bytes, plan: ImportPlan) -> Iterator[_Record]:
+    """The items of a QTI package (see formats/qti.py); its images go into the plan's assets."""
+    from dreamseed.itembank.formats.qti import QtiPackageError, qti_package_read
+
+    try:
+        package = qti_package_read(data)
+    except QtiPackageError as error:
+        raise ItemFileError(str(error)) from error
+    for problem in package.problems:
+        plan.add(None, None, problem.message, place=problem.place)
+    plan.assets.update(package.assets)
+    for number, item in enumerate(package.items, start=1):
+        yield _Record(None, number, item.raw, place=item.where)
+
+
 # Each format's reader: (the upload's text, or bytes for a package; the plan for problems and
 # assets) -> the records to validate. Readers of foreign formats live in itembank/formats/.
-RECORD_READERS = {FORMAT_CSV: _csv_records, FORMAT_JSON: _json_records}
+RECORD_READERS = {FORMAT_CSV: _csv_records, FORMAT_JSON: _json_records, FORMAT_QTI: _qti_records}
 
 
 # --- Planning ------------------------------------------------------------------------------------
@@ -417,13 +493,20 @@ def _parameter(existing: dict, name: str):
 
 def _report(plan: ImportPlan, record: _Record, errors: dict, fmt: str) -> None:
     for name, messages in errors.items():
-        column = name if name != "options" or fmt == FORMAT_JSON else "option_a"
+        column = name if name != "options" or fmt != FORMAT_CSV else "option_a"
         for message in messages:
-            plan.add(record.line, column, message, item=record.item_number)
+            plan.add(record.line, column, message, item=record.item_number, place=record.place)
 
 
 def _report_duplicate(plan: ImportPlan, record: _Record, earlier: _Record, external_id, fmt):
     values = {"id": external_id, "line": earlier.line or earlier.item_number}
+    if record.place:
+        message = _("The id %(id)s is also used by %(place)s.") % {
+            "id": external_id,
+            "place": earlier.place,
+        }
+        plan.add(None, "identifier", message, place=record.place)
+        return
     if fmt == FORMAT_CSV:
         message = _("The id %(id)s is also used on line %(line)s.") % values
     else:
@@ -431,8 +514,10 @@ def _report_duplicate(plan: ImportPlan, record: _Record, earlier: _Record, exter
     plan.add(record.line, "external_id", message, item=record.item_number)
 
 
-def import_plan(*, text: str, fmt: str) -> ImportPlan:
-    """Validate the whole file and plan every line; raises ItemFileError if it is unreadable."""
+def import_plan(*, text: str | bytes, fmt: str) -> ImportPlan:
+    """Validate the whole file and plan every line; raises ItemFileError if it is unreadable.
+
+    `text` is the file's text, or the bytes of a package (a PACKAGE_FORMATS format)."""
     from dreamseed.itembank.services import item_versions_in_use
 
     plan = ImportPlan(format=fmt)
@@ -486,7 +571,9 @@ def import_plan(*, text: str, fmt: str) -> ImportPlan:
             _report_duplicate(plan, record, first_line[external_id], external_id, fmt)
             continue
         first_line[external_id] = record
-        row = ImportRow(record.line, record.item_number, values, external_id, existing=item)
+        row = ImportRow(
+            record.line, record.item_number, values, external_id, existing=item, place=record.place
+        )
         if item is not None:
             row.changes = _changes(values, item)
             row.action = UPDATE if row.changes else UNCHANGED

@@ -594,7 +594,7 @@ class CalibrationResult(models.Model):
 
 class ItemImport(models.Model):
     """An uploaded item file between its preview and its confirmation: the confirm step re-reads
-    exactly this text, so what is applied is what the teacher saw."""
+    exactly this text (or package), so what is applied is what the teacher saw."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     uploaded_by = models.ForeignKey(
@@ -603,6 +603,8 @@ class ItemImport(models.Model):
     filename = models.CharField(_("file name"), max_length=255, blank=True)
     format = models.CharField(_("format"), max_length=4, default="csv")
     text = models.TextField(blank=True)
+    # A QTI package's bytes (its images are saved only on confirmation); None for a text file.
+    package = models.BinaryField(null=True, blank=True, editable=False)
     sha256 = models.CharField(max_length=64)
     created = models.DateTimeField(auto_now_add=True)
     applied_at = models.DateTimeField(null=True, blank=True)

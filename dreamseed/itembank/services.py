@@ -20,12 +20,12 @@ from dreamseed.accounts.models import User
 from dreamseed.itembank import media
 from dreamseed.itembank.import_export import (
     CREATE,
+    PACKAGE_FORMATS,
     UPDATE,
     ImportPlan,
     ItemFileError,
-    import_decode,
-    import_detect_format,
     import_plan,
+    import_read,
 )
 from dreamseed.itembank.kinds import ItemKind
 from dreamseed.itembank.models import BankRevision, Item, ItemImport, ItemStatus, ItemVersion
@@ -219,24 +219,27 @@ def item_import_create(
 
     Raises ItemFileError if the file cannot be read at all.
     """
-    text = import_decode(data)
-    fmt = import_detect_format(filename, text)
-    plan = import_plan(text=text, fmt=fmt)
+    fmt, content = import_read(data, filename)
+    plan = import_plan(text=content, fmt=fmt)
     if not plan.is_valid:
         return None, plan
     # Unconfirmed uploads of this person are replaced by the new one.
     ItemImport.objects.filter(uploaded_by=uploaded_by, applied_at__isnull=True).delete()
+    package = fmt in PACKAGE_FORMATS
     pending = ItemImport.objects.create(
         uploaded_by=uploaded_by,
         filename=(filename or "")[:255],
         format=fmt,
-        text=text,
-        sha256=hashlib.sha256(text.encode()).hexdigest(),
+        text="" if package else content,
+        package=content if package else None,
+        sha256=hashlib.sha256(content if package else content.encode()).hexdigest(),
     )
     return pending, plan
 
 
 def item_import_plan_for(*, item_import: ItemImport) -> ImportPlan:
+    if item_import.format in PACKAGE_FORMATS:
+        return import_plan(text=bytes(item_import.package or b""), fmt=item_import.format)
     return import_plan(text=item_import.text, fmt=item_import.format)
 
 
@@ -255,11 +258,12 @@ def item_import_apply(*, item_import: ItemImport, expected_digest: str, user: Us
     item_import.updated_count = counts[UPDATE]
     item_import.unchanged_count = counts["unchanged"]
     item_import.text = ""  # applied; the bank now holds it
+    item_import.package = None
     item_import.save()
     return counts
 
 
-def item_import_text(*, text: str, fmt: str, user: User | None, dry_run: bool = False):
+def item_import_text(*, text: str | bytes, fmt: str, user: User | None, dry_run: bool = False):
     """Plan and (unless `dry_run`) apply a file in one go, for the API and the demo seeding.
 
     Returns the plan; raises ItemFileError for an unreadable file. Nothing is written unless

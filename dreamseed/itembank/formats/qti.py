@@ -779,7 +779,9 @@ def _item_read(document: _Document, context: _Context, manifest_metadata: list) 
             interaction,
             _("no responseDeclaration has the identifier “%(id)s”.") % {"id": response[:60]},
         )
-    raw: dict = {"external_id": external_id_from(identifier), "status": "draft"}
+    # No status: a new item is a draft (its difficulty is unknown) and an existing one keeps its
+    # own, unless the package carries our metadata.
+    raw: dict = {"external_id": external_id_from(identifier)}
     if name == "choiceInteraction":
         _choice_answer(raw, interaction, declaration, context)
     elif name == "orderInteraction":

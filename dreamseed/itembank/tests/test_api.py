@@ -151,7 +151,8 @@ def test_import_through_the_api(client_for, alpha_teacher):
     bad = _post(client, "/api/items/import/", {"content": good.replace("0.5", "zero")})
     assert bad.status_code == 400
     assert bad.json()["errors"][0] | {"text": ""} == {
-        "line": 2, "item": None, "column": "b", "message": "“zero” is not a number.", "text": "",
+        "line": 2, "item": None, "column": "b", "place": None, "message": "“zero” is not a number.",
+        "text": "",
     }  # fmt: skip
     from django.core.files.uploadedfile import SimpleUploadedFile
 
