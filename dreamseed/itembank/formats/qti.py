@@ -70,8 +70,10 @@ PARAGRAPHS |= {"section", "article", "header", "footer", "aside", "nav", "figure
 PARAGRAPHS |= {"figcaption", "caption", "contentBody", "itemBody", "prompt", "table"}
 BLOCKS = PARAGRAPHS | {"p", "ul", "ol", "li", "tbody", "thead", "tfoot", "dl"}
 OPTION_KEYS = "ABCDEF"
-TRUE_WORDS = {"true", "yes", "vrai", "verdadero", "cierto", "wahr", "참", "예", "t"}
-FALSE_WORDS = {"false", "no", "faux", "falso", "falsch", "거짓", "아니오", "f"}
+TRUE_WORDS = {"true", "yes", "right", "correct", "vrai", "verdadero", "cierto", "wahr", "richtig"}
+TRUE_WORDS |= {"waar", "juist", "참", "예", "맞음", "t"}
+FALSE_WORDS = {"false", "no", "wrong", "incorrect", "faux", "falso", "falsch", "onwaar"}
+FALSE_WORDS |= {"onjuist", "거짓", "아니오", "틀림", "f"}
 BLANK = "_____"
 _SPACES = re.compile(r"\s+")
 _EXTERNAL_ID_BAD = re.compile(r"[^A-Za-z0-9._:-]+")
@@ -355,12 +357,39 @@ def _inner(element, context: _Context, inline: bool) -> str:
     return "".join(parts)
 
 
-def _has_blocks(element) -> bool:
-    return any(
-        _local(child) in BLOCKS
-        or (INTERACTION.match(_local(child)) and _local(child) not in INLINE_INTERACTIONS)
-        for child in element
+def _is_block(element) -> bool:
+    name = _local(element)
+    return (
+        name in BLOCKS
+        or name == "rubricBlock"
+        or (INTERACTION.match(name) is not None and name not in INLINE_INTERACTIONS)
     )
+
+
+def _has_blocks(element) -> bool:
+    return any(_is_block(child) for child in element)
+
+
+def _block_content(element, context: _Context) -> str:
+    """Children that mix text and blocks: each run of loose text becomes a paragraph."""
+    parts: list[str] = []
+    run = [_text(element.text)]
+
+    def flush():
+        html = "".join(run).strip()
+        if html:
+            parts.append(f"<p>{html}</p>")
+        run.clear()
+
+    for child in element:
+        if _is_block(child):
+            flush()
+            parts.append(_render(child, context, False))
+        else:
+            run.append(_render(child, context, True))
+        run.append(_text(child.tail))
+    flush()
+    return "".join(parts)
 
 
 def _render(element, context: _Context, inline: bool) -> str:
@@ -418,7 +447,7 @@ def _paragraph(element, context: _Context, inline: bool) -> str:
     if inline:
         return _inner(element, context, True)
     if _has_blocks(element):
-        content = _inner(element, context, False)
+        content = _block_content(element, context)
     else:
         content = _inner(element, context, True).strip()
         content = f"<p>{content}</p>" if content else ""
@@ -428,14 +457,72 @@ def _paragraph(element, context: _Context, inline: bool) -> str:
 
 
 def _math(element) -> str:
-    """MathML as LaTeX when the file carries a TeX annotation (KaTeX renders it), else text."""
+    """MathML as LaTeX for KaTeX: the file's own TeX annotation if it has one, else a
+    translation of the common presentation elements."""
+    tex = ""
     for annotation in element.iter(f"{{{MATHML_NS}}}annotation"):
         encoding = (annotation.get("encoding") or "").lower()
         if encoding in ("application/x-tex", "latex", "tex", "application/x-latex"):
             tex = (annotation.text or "").strip()
-            if tex:
-                return escape(f"\\({tex}\\)")
-    return escape(" ".join("".join(element.itertext()).split()))
+            break
+    tex = tex or _tex(element).strip()
+    if not tex:
+        return ""
+    if element.get("display") == "block":
+        return escape(f"\\[{tex}\\]")
+    return escape(f"\\({tex}\\)")
+
+
+TEX_OPERATORS = {
+    "×": "\\times ", "÷": "\\div ", "−": "-", "±": "\\pm ", "≤": "\\le ", "≥": "\\ge ",
+    "≠": "\\ne ", "⋅": "\\cdot ", "·": "\\cdot ", "∞": "\\infty ", "π": "\\pi ", "→": "\\to ",
+    "≈": "\\approx ", "°": "^{\\circ}", "∠": "\\angle ", "√": "\\surd ",
+}  # fmt: skip
+_TEX_SPECIAL = re.compile(r"([#$%&_{}])")
+
+
+def _tex(element) -> str:
+    """Presentation MathML as LaTeX: mi mn mo mtext mrow msup msub msubsup mfrac msqrt mroot
+    mfenced; anything else contributes its children."""
+    name = element.tag.rsplit("}", 1)[-1] if isinstance(element.tag, str) else ""
+    children = [child for child in element if isinstance(child.tag, str)]
+    parts = [_tex(child) for child in children]
+
+    def group(index: int) -> str:
+        return "{" + (parts[index] if index < len(parts) else "") + "}"
+
+    text = _SPACES.sub(" ", element.text or "").strip()
+    if name in ("mi", "mn"):
+        return "".join(TEX_OPERATORS.get(c, _TEX_SPECIAL.sub(r"\\\1", c)) for c in text)
+    if name == "mo":
+        return TEX_OPERATORS.get(text, _TEX_SPECIAL.sub(r"\\\1", text))
+    if name == "mtext":
+        return "\\text{" + _TEX_SPECIAL.sub(r"\\\1", text) + "}"
+    if name == "msup":
+        return group(0) + "^" + group(1)
+    if name == "msub":
+        return group(0) + "_" + group(1)
+    if name == "msubsup":
+        return group(0) + "_" + group(1) + "^" + group(2)
+    if name == "mfrac":
+        return "\\frac" + group(0) + group(1)
+    if name == "msqrt":
+        return "\\sqrt{" + "".join(parts) + "}"
+    if name == "mroot":
+        return "\\sqrt[" + (parts[1] if len(parts) > 1 else "") + "]" + group(0)
+    if name == "mfenced":
+        opening, closing = element.get("open", "("), element.get("close", ")")
+        opening, closing = (
+            {"{": "\\{", "": "."}.get(opening, opening),
+            {"}": "\\}", "": "."}.get(closing, closing),
+        )
+        separator = element.get("separators", ",")[:1] or ","
+        return f"\\left{opening}" + separator.join(parts) + f"\\right{closing}"
+    if name in ("annotation", "annotation-xml"):
+        return ""
+    if name == "semantics":
+        return parts[0] if parts else ""
+    return "".join(parts)
 
 
 def package_path(base: str, href: str) -> str | None:

@@ -118,8 +118,8 @@ def test_qti21_single_choice_keeps_its_image_and_prompt(qti21):
     url = qti.media.image_url(sign, "png")
     assert package.assets[url] == (sign, "png")
     assert stem_clean(item["stem"]) == (
-        f'<p>Look at the text in the picture.</p> <p><img src="{url}" '
-        'alt="NEVER LEAVE LUGGAGE UNATTENDED"></p> <p>What does it say?</p>'
+        f'<p>Look at the text in the picture.</p><p><img src="{url}" '
+        'alt="NEVER LEAVE LUGGAGE UNATTENDED"></p><p>What does it say?</p>'
     )
 
 
@@ -495,3 +495,26 @@ def test_more_than_one_interaction_is_refused():
         "items/q1.xml line 9, <choiceInteraction>: an item may have only one interaction "
         "(this one is the second)."
     ]
+
+
+def test_presentation_mathml_becomes_latex_and_loose_text_a_paragraph():
+    math = (
+        '<div>The equation <math xmlns="http://www.w3.org/1998/Math/MathML"><mrow><mi>E</mi>'
+        "<mo>=</mo><mi>m</mi><msup><mi>c</mi><mn>2</mn></msup></mrow></math> and "
+        '<math xmlns="http://www.w3.org/1998/Math/MathML" display="block"><mfrac><mn>1</mn>'
+        '<msqrt><mi>x</mi></msqrt></mfrac><mo>×</mo><mfenced open="{" close="}"><mi>a</mi>'
+        "<mi>b</mi></mfenced></math><p>Which is it?</p></div>"
+    )
+    stem = stem_clean(read_one(choice_item(body_extra=math)).items[0].raw["stem"])
+    assert (
+        "<p>The equation \\(E=m{c}^{2}\\) and \\[\\frac{1}{\\sqrt{x}}\\times "
+        "\\left\\{a,b\\right\\}\\]</p><p>Which is it?</p>" in stem
+    )
+
+
+def test_true_false_in_other_languages():
+    item = choice_item(choices=[("r", "Richtig"), ("f", "Falsch")], correct="r")
+    raw = read_one(item).items[0].raw
+    assert (raw["kind"], raw["correct_key"]) == ("truefalse", "T")
+    other = choice_item(choices=[("a", "Right"), ("b", "Left")], correct="a")
+    assert read_one(other).items[0].raw["kind"] == "single"
