@@ -518,3 +518,17 @@ def test_true_false_in_other_languages():
     assert (raw["kind"], raw["correct_key"]) == ("truefalse", "T")
     other = choice_item(choices=[("a", "Right"), ("b", "Left")], correct="a")
     assert read_one(other).items[0].raw["kind"] == "single"
+
+
+def test_an_entry_whose_header_understates_its_size_is_cut_off():
+    """A bomb that lies about its size in the zip headers: reading stops at the declared size and
+    the checksum fails, so it never expands."""
+    honest = zip_files({"imsmanifest.xml": b"<manifest/>" + b" " * 5_000_000})
+    data = bytearray(honest)
+    declared = (100).to_bytes(4, "little")
+    local = data.index(b"PK\x03\x04")
+    data[local + 22 : local + 26] = declared  # uncompressed size in the local header
+    central = data.index(b"PK\x01\x02")
+    data[central + 24 : central + 28] = declared  # and in the central directory
+    with pytest.raises(QtiPackageError, match="cannot be read"):
+        qti_package_read(bytes(data))
