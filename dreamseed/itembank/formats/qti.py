@@ -60,7 +60,7 @@ INLINE_INTERACTIONS = {"textEntryInteraction", "inlineChoiceInteraction", "endAt
 DROPPED = {
     "feedbackBlock", "feedbackInline", "modalFeedback", "templateBlock", "templateInline",
     "rubricBlock", "stylesheet", "script", "style", "audio", "video", "source", "track",
-    "companionMaterialsInfo", "catalogInfo", "assessmentStimulusRef", "iframe", "embed",
+    "companionMaterialsInfo", "catalogInfo", "iframe", "embed",
     "form", "input", "button", "select", "textarea", "head", "title", "meta", "link", "param",
 }  # fmt: skip
 KEPT = {"p", "br", "strong", "em", "ul", "ol", "li", "sub", "sup", "code"}
@@ -208,6 +208,8 @@ class _Zip:
                 % {"limit": PACKAGE_MAX_UNCOMPRESSED // 1_000_000}
             )
         self.read_total = 0
+        # Shared stimuli (reading passages) rendered once: {path: (html, assets)}.
+        self.stimuli: dict[str, tuple[str, dict]] = {}
 
     def read(self, name: str) -> bytes:
         info = self.entries[name]
@@ -823,6 +825,28 @@ def _metadata(raw: dict, elements: list) -> None:
             raw[name.replace("-", "_")] = value
 
 
+def _stimulus(reference, context: _Context) -> str:
+    """A shared stimulus (QTI 3 qti-assessment-stimulus-ref): its body, shown before the item."""
+    href = _attr(reference, "href") or ""
+    where = context.document.where(reference)
+    path = package_path(context.document.name, href)
+    if path is None or path not in context.package.entries:
+        raise _Problem(
+            where, _("the shared stimulus “%(href)s” is not in the package.") % {"href": href[:200]}
+        )
+    if path not in context.package.stimuli:
+        document = _xml_parse(path, context.package.read(path))
+        body = next((e for e in document.root.iter() if _local(e) == "stimulusBody"), None)
+        if body is None:
+            raise _Problem(document.where(document.root), _("the stimulus has no body."))
+        assets: dict = {}
+        html = _paragraph(body, _Context(context.package, document, assets), False).strip()
+        context.package.stimuli[path] = (html, assets)
+    html, assets = context.package.stimuli[path]
+    context.assets.update(assets)
+    return html
+
+
 def _item_read(document: _Document, context: _Context, manifest_metadata: list) -> QtiItem:
     root = document.root
     if _local(root) != "assessmentItem":
@@ -877,7 +901,8 @@ def _item_read(document: _Document, context: _Context, manifest_metadata: list) 
         _entry_answer(raw, interaction, declaration, context)
     else:
         raw.update(kind="extended", correct_key="", options=[], answer={})
-    raw["stem"] = _paragraph(body, context, False).strip()
+    passages = [_stimulus(ref, context) for ref in _children(root, "assessmentStimulusRef")]
+    raw["stem"] = "".join(passages) + _paragraph(body, context, False).strip()
     own = [e for e in root.iter() if _namespace(e) == DREAMSEED_NS]
     _metadata(raw, manifest_metadata or own)
     return QtiItem(document.name, "", raw, title=(_attr(root, "title") or "").strip())

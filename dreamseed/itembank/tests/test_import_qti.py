@@ -532,3 +532,15 @@ def test_an_entry_whose_header_understates_its_size_is_cut_off():
     data[central + 24 : central + 28] = declared  # and in the central directory
     with pytest.raises(QtiPackageError, match="cannot be read"):
         qti_package_read(bytes(data))
+
+
+def test_a_shared_stimulus_comes_before_the_question(qti30):
+    package, items = qti30
+    item = items["q3-river"]
+    assert item["correct_key"] == "B"
+    triangle = (FIXTURES / "qti30/items/images/triangle.png").read_bytes()
+    assert stem_clean(item["stem"]) == (
+        "<p><strong>Rivers</strong></p><p>A river starts at its <em>source</em> and ends at its "
+        f'<em>mouth</em>.</p><p><img src="{qti.media.image_url(triangle, "png")}" '
+        'alt="A river delta"></p><p>Where does a river end?</p>'
+    )

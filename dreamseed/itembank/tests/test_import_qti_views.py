@@ -76,7 +76,7 @@ def test_importing_the_same_package_again_changes_nothing(client_for, alpha_teac
     preview = client.get(first["Location"])
     client.post(first["Location"], {"digest": preview.context["digest"]})
     again = client.get(_upload(client, package)["Location"])
-    assert again.context["counts"] == {"rows": 6, "create": 0, "update": 0, "unchanged": 6}
+    assert again.context["counts"] == {"rows": 7, "create": 0, "update": 0, "unchanged": 7}
 
 
 def test_problems_are_listed_with_their_place_and_nothing_is_kept(client_for, alpha_teacher):
@@ -146,7 +146,7 @@ def test_the_api_imports_a_package(client_for, alpha_teacher, alpha_student):
     dry = client.post("/api/items/import/", {"file": upload, "dry_run": "true"})
     assert dry.status_code == 200, dry.content
     assert dry.json()["format"] == "qti"
-    assert dry.json()["counts"]["create"] == 6
+    assert dry.json()["counts"]["create"] == 7
     with in_schema(alpha_teacher.schema_name):
         assert not Item.objects.exists()
     done = client.post(
@@ -154,7 +154,7 @@ def test_the_api_imports_a_package(client_for, alpha_teacher, alpha_student):
     )
     assert done.status_code == 200, done.content
     with in_schema(alpha_teacher.schema_name):
-        assert Item.objects.count() == 6
+        assert Item.objects.count() == 7
     triangle = (FIXTURES / "qti30/items/images/triangle.png").read_bytes()
     assert _stored(alpha_teacher, triangle)
     student = client_for(alpha_student).post(
