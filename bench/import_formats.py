@@ -96,7 +96,7 @@ def _qti_item(index: int, rng: random.Random) -> tuple[str, bool]:
         mapping = '<mapping defaultValue="0"><mapEntry mapKey="Paris" mappedValue="1"/><mapEntry mapKey="the city of Paris" mappedValue="1"/></mapping>'  # noqa: E501
         declaration = ("single", "string", "<value>Paris</value>", mapping)
         body = (
-            '<p>The capital of France is <textEntryInteraction responseIdentifier="RESPONSE"/>.</p>'  # noqa: E501
+            '<p>The capital of France is <textEntryInteraction responseIdentifier="RESPONSE"/>.</p>'
         )
     elif kind == 18:  # ordering
         declaration = (
@@ -104,7 +104,7 @@ def _qti_item(index: int, rng: random.Random) -> tuple[str, bool]:
             "identifier",
             "<value>c2</value><value>c0</value><value>c1</value>",
             "",
-        )  # noqa: E501
+        )
         body = f'<orderInteraction responseIdentifier="RESPONSE"><prompt>Smallest first.</prompt>{_choices([x + 10, x + 20, x])}</orderInteraction>'  # noqa: E501
     else:  # extended text, never scored
         declaration = ("single", "string", "", "")

@@ -535,7 +535,7 @@ def test_an_entry_whose_header_understates_its_size_is_cut_off():
 
 
 def test_a_shared_stimulus_comes_before_the_question(qti30):
-    package, items = qti30
+    _package, items = qti30
     item = items["q3-river"]
     assert item["correct_key"] == "B"
     triangle = (FIXTURES / "qti30/items/images/triangle.png").read_bytes()
