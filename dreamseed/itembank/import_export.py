@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy
 from dreamseed.core.exports import spreadsheet_safe, spreadsheet_unescape
 from dreamseed.core.jsonlimits import JSONLimitError, json_limits_check
 from dreamseed.core.uploads import megabytes, upload_check, upload_decode
-from dreamseed.itembank.kinds import ItemKind
+from dreamseed.itembank.kinds import ItemKind, kind_label
 from dreamseed.itembank.models import Item, ItemStatus
 from dreamseed.itembank.validation import OPTION_FIELDS, OPTION_KEYS, ItemValues, item_values_clean
 
@@ -132,6 +132,10 @@ class ImportRow:
     @property
     def change_labels(self) -> list[str]:
         return [str(CHANGE_LABELS[name]) for name in self.changes]
+
+    @property
+    def kind_label(self) -> str:
+        return kind_label(self.values.kind)
 
     @property
     def where(self) -> str:

@@ -4,6 +4,7 @@ nothing saved) -> confirm (items, answers and images, all or nothing), and who m
 import io
 import zipfile
 
+import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from dreamseed.itembank import media
@@ -20,6 +21,12 @@ KINDS = {
     "extendedText": "extended",
     "trueFalse": "truefalse",
 }
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    """Images go to a folder of this test's own, so a preview's "nothing saved" is checked."""
+    settings.MEDIA_ROOT = tmp_path
 
 
 def _upload(client, data: bytes, name="bank.zip"):
@@ -45,6 +52,12 @@ def test_a_teacher_previews_then_imports_a_qti21_package(client_for, alpha_teach
     preview = client.get(response["Location"])
     assert preview.context["counts"] == {"rows": 7, "create": 7, "update": 0, "unchanged": 0}
     assert "items/choice_multiple.xml" in preview.text  # rows name their file
+    assert [(row.where, row.kind_label) for row in preview.context["rows"]][:3] == [
+        ("items/choice.xml", "Single choice"),
+        ("items/choice_multiple.xml", "Multiple select"),
+        ("items/text_entry.xml", "Short text"),
+    ]
+    assert "The package brings 2 images; they are saved when you confirm." in preview.text
     with in_schema(alpha_teacher.schema_name):
         assert not Item.objects.exists()  # a preview saves nothing, not even the images
         assert ItemImport.objects.get().package is not None
