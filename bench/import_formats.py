@@ -11,7 +11,8 @@ that is rolled back at the end (nothing is left behind), times what a teacher's 
 bulk-write items and versions) cost, on the database in DATABASE_URL (default: the development
 database). With --pages the same file also goes through the real pages.
 
-Each format registers a builder in BUILDERS: (file name, bytes) for a given item count.
+Each format registers a builder in BUILDERS: builder(count, *, seed=1, prefix="BENCH") ->
+(file name, bytes), the ids of its items starting with the prefix.
 """
 
 import argparse
@@ -70,7 +71,7 @@ def _choices(values) -> str:
     )
 
 
-def _qti_item(index: int, rng: random.Random) -> tuple[str, bool]:
+def _qti_item(index: int, rng: random.Random, prefix: str) -> tuple[str, bool]:
     """One QTI 2.1 item file, cycling through the interactions; returns (xml, has image)."""
     x, y = rng.randrange(2, 99), rng.randrange(2, 99)
     kind = index % 20
@@ -115,7 +116,7 @@ def _qti_item(index: int, rng: random.Random) -> tuple[str, bool]:
     if base_type == "float":
         processing = '<responseProcessing><responseCondition><responseIf><equal toleranceMode="absolute" tolerance="0.005"><variable identifier="RESPONSE"/><correct identifier="RESPONSE"/></equal><setOutcomeValue identifier="SCORE"><baseValue baseType="float">1</baseValue></setOutcomeValue></responseIf></responseCondition></responseProcessing>'  # noqa: E501
     xml = f"""<?xml version="1.0" encoding="UTF-8"?>
-<assessmentItem xmlns="{QTI21}" identifier="BENCH-{index:06d}" title="Bench {index}"
+<assessmentItem xmlns="{QTI21}" identifier="{prefix}-{index:06d}" title="Bench {index}"
     adaptive="false" timeDependent="false">
   <responseDeclaration identifier="RESPONSE" cardinality="{cardinality}" baseType="{base_type}">
     {correct}{mapping}
@@ -131,7 +132,7 @@ def _qti_item(index: int, rng: random.Random) -> tuple[str, bool]:
     return xml, kind < 19
 
 
-def qti_package(count: int, *, seed: int = 1) -> tuple[str, bytes]:
+def qti_package(count: int, *, seed: int = 1, prefix: str = "BENCH") -> tuple[str, bytes]:
     rng = random.Random(seed)
     buffer = io.BytesIO()
     resources = []
@@ -139,7 +140,7 @@ def qti_package(count: int, *, seed: int = 1) -> tuple[str, bytes]:
         for figure in range(20):
             package.writestr(f"items/images/figure{figure}.png", _png(figure))
         for index in range(count):
-            xml, scored = _qti_item(index, rng)
+            xml, scored = _qti_item(index, rng, prefix)
             href = f"items/item{index:06d}.xml"
             package.writestr(href, xml)
             metadata = ""
@@ -220,9 +221,11 @@ def main():
                 )
                 if args.pages:
                     client = Client(HTTP_HOST=school.primary_host)
-                    client.force_login(teacher, backend="django.contrib.auth.backends.ModelBackend")
+                    client.force_login(
+                        teacher, backend="dreamseed.accounts.backends.AccountBackend"
+                    )
                     client.get("/items/")
-                    renamed = data.replace(b"BENCH-", b"PAGES-")
+                    _name, renamed = BUILDERS[args.format](args.items, prefix="PAGES")
                     with timed(results, "pages: POST upload (-> redirect)"):
                         upload = client.post(
                             "/items/import/", {"file": SimpleUploadedFile(filename, renamed)}
@@ -231,6 +234,7 @@ def main():
                     with timed(results, "pages: GET preview"):
                         preview = client.get(upload["Location"])
                     digest = re.search(r'name="digest" value="([0-9a-f]+)"', preview.text)
+                    assert digest, (preview.status_code, preview.text[:3000])
                     with timed(results, "pages: POST confirm"):
                         confirm = client.post(upload["Location"], {"digest": digest.group(1)})
                     assert confirm.status_code == 302, confirm.status_code
