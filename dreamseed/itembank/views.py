@@ -15,6 +15,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from dreamseed.accounts.permissions import staff_required
 from dreamseed.itembank import calibration_runs, charts, media, selectors, services
+from dreamseed.itembank.formats.moodlexml_export import export_moodle_xml
+from dreamseed.itembank.formats.qti_export import export_qti_file
 from dreamseed.itembank.forms import (
     AcceptForm,
     CalibrationForm,
@@ -42,6 +44,8 @@ from dreamseed.itembank.models import (
 from dreamseed.itembank.sanitize import option_clean, stem_clean
 from dreamseed.itembank.validation import OPTION_FIELDS, OPTION_KEYS
 
+#: The exchange formats' download names: /items/export.qti.zip and /items/export.moodle.xml.
+EXPORT_QTI, EXPORT_MOODLE = "qti.zip", "moodle.xml"
 ITEMS_PER_PAGE = 50
 #: Rows (each with its curve) per page of a calibration run.
 CALIBRATION_RESULTS_PER_PAGE = 25
@@ -103,6 +107,8 @@ def statistics_refresh(request):
 @staff_required
 @require_GET
 def item_export(request, fmt: str):
+    if fmt not in (FORMAT_CSV, FORMAT_JSON, EXPORT_QTI, EXPORT_MOODLE):
+        raise Http404
     filters = _filter_form(request, request.GET).filters()
     items = selectors.item_list(filters=filters).iterator(chunk_size=2000)
     stamp = timezone.now().strftime("%Y%m%d")
@@ -110,8 +116,15 @@ def item_export(request, fmt: str):
         response = StreamingHttpResponse(export_csv(items), content_type="text/csv; charset=utf-8")
     elif fmt == FORMAT_JSON:
         response = StreamingHttpResponse(export_json(items), content_type="application/json")
+    elif fmt == EXPORT_QTI:
+        # The manifest lists every item, so the zip is finished (on a spooled temporary file)
+        # before the first byte is sent; FileResponse then streams and closes it.
+        package, _summary = export_qti_file(items, package_id=f"dreamseed-items-{stamp}")
+        response = FileResponse(package, content_type="application/zip")
     else:
-        raise Http404
+        response = StreamingHttpResponse(
+            export_moodle_xml(items), content_type="application/xml; charset=utf-8"
+        )
     response["Content-Disposition"] = f'attachment; filename="items-{stamp}.{fmt}"'
     return response
 
