@@ -35,7 +35,7 @@ LOM_NS = "http://ltsc.ieee.org/xsd/LOM"
 LOM_SCHEMA = "https://purl.imsglobal.org/spec/md/v1p3/schema/xsd/imsmd_loose_v1p3p2.xsd"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 #: Our own metadata (kind, status, IRT parameters, the exact answer) in a resource's <metadata>.
-DS_NS = "urn:dreamseed:itembank:1"
+DS_NS = "https://dreamseed.org/xsd/qti-metadata/v1"
 ITEM_RESOURCE_TYPE = "imsqti_item_xmlv3p0"
 MATCH_CORRECT = "https://purl.imsglobal.org/spec/qti/v3p0/rptemplates/match_correct.xml"
 MAP_RESPONSE = "https://purl.imsglobal.org/spec/qti/v3p0/rptemplates/map_response.xml"
@@ -263,6 +263,12 @@ def _metadata_item(row: dict) -> ET.Element:
     ET.SubElement(item, "ds:irt", irt)
     for standard in row["standards"]:
         ET.SubElement(item, "ds:standard").text = xml_text(standard)
+    units = row["answer"].get("units") if row["kind"] == ItemKind.NUMERIC else None
+    if units:
+        required = "yes" if row["answer"].get("unit_required") else "no"
+        holder = ET.SubElement(item, "ds:units", {"required": required})
+        for unit in units:
+            ET.SubElement(holder, "ds:unit").text = xml_text(unit)
     ET.SubElement(item, "ds:answer").text = xml_text(
         json.dumps(row["answer"] or {}, ensure_ascii=False, sort_keys=True)
     )
