@@ -4,7 +4,9 @@ Students get 403 everywhere (so they can never see a key); visitors are sent to 
 teacher at beta asking for alpha's ids gets 404 and never alpha's content.
 """
 
+import io
 import uuid
+import zipfile
 
 import pytest
 
@@ -38,6 +40,8 @@ def _pages(ids):
         ("post", "/items/statistics/refresh/"),
         ("get", "/items/export.csv"),
         ("get", "/items/export.json"),
+        ("get", "/items/export.qti.zip"),
+        ("get", "/items/export.moodle.xml"),
         ("get", "/items/import/"),
         ("get", "/items/import/format/"),
         ("get", f"/items/import/{pending}/"),
@@ -97,10 +101,21 @@ def test_another_schools_teacher_gets_404_for_alpha_ids(client_for, beta_teacher
         assert response.status_code in (404, 405), (method, url, response.status_code)
         assert SECRET not in response.content.decode()
     # Beta's own list and exports never include alpha's items.
-    for url in ("/items/", "/items/export.csv", "/items/export.json", "/items/?q=Alpha"):
+    for url in (
+        "/items/",
+        "/items/export.csv",
+        "/items/export.json",
+        "/items/export.moodle.xml",
+        "/items/?q=Alpha",
+    ):
         response = client.get(url)
         body = b"".join(response.streaming_content) if response.streaming else response.content
         assert SECRET.encode() not in body and b"ALPHA-1" not in body
+    # The QTI package is a zip: look inside every file of it.
+    response = client.get("/items/export.qti.zip")
+    package = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    for name in package.namelist():
+        assert SECRET.encode() not in package.read(name) and b"ALPHA-1" not in package.read(name)
 
 
 def test_an_import_is_only_visible_to_the_person_who_uploaded_it(
