@@ -78,6 +78,12 @@ def qti_identifier(external_id: str, taken: set[str]) -> str:
     return identifier
 
 
+def choice_identifier(key: str) -> str:
+    """A choice's QTI identifier: its key (A, B, ...), or "C" + the key when the key is not a
+    valid identifier on its own (keys may be digits: "1" becomes "C1")."""
+    return key if _QTI_IDENTIFIER.match(key) else "C" + re.sub(r"[^A-Za-z0-9_.-]", "_", key)
+
+
 # --- One item ----------------------------------------------------------------------------------
 
 
@@ -89,11 +95,13 @@ def _response_declaration(root: ET.Element, row: dict) -> None:
     kind, answer = row["kind"], row["answer"]
     cardinality, base_type, correct = "single", "identifier", []
     if kind in (ItemKind.SINGLE, ItemKind.TRUE_FALSE):
-        correct = [row["correct_key"]]
+        correct = [choice_identifier(row["correct_key"])]
     elif kind == ItemKind.MULTIPLE:
-        cardinality, correct = "multiple", list(answer.get("keys", []))
+        cardinality = "multiple"
+        correct = [choice_identifier(key) for key in answer.get("keys", [])]
     elif kind == ItemKind.ORDERING:
-        cardinality, correct = "ordered", list(answer.get("order", []))
+        cardinality = "ordered"
+        correct = [choice_identifier(key) for key in answer.get("order", [])]
     elif kind == ItemKind.NUMERIC:
         base_type, correct = "float", [number_text(answer["value"])]
     elif kind == ItemKind.TEXT:
@@ -147,7 +155,7 @@ def _stem(body: ET.Element, stem: str, image_src) -> None:
 def _choices(interaction: ET.Element, options: list[dict], image_src) -> None:
     for option in options:
         choice = ET.SubElement(
-            interaction, _q("qti-simple-choice"), {"identifier": xml_text(option["key"])}
+            interaction, _q("qti-simple-choice"), {"identifier": choice_identifier(option["key"])}
         )
         html_into(choice, option["text"], qualify=_q, image_src=image_src)
 

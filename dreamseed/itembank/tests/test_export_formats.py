@@ -247,6 +247,17 @@ def test_identifiers_are_valid_and_unique_even_without_case():
     assert qti_identifier("5.NF:1", taken) == "I-5.NF_1"
 
 
+def test_option_keys_that_are_not_identifiers_get_a_prefix():
+    options = [{"key": "1", "text": "one"}, {"key": "2", "text": "two"}]
+    row = dict(_rows()[0], options=options, correct_key="2", stem="<p>Pick</p>")
+    package = _package([row])
+    root = ET.fromstring(package.read("items/K-single.xml"))
+    assert _correct(root) == ["C2"]
+    assert [c.get("identifier") for c in root.iterfind(".//q:qti-simple-choice", Q)] == [
+        "C1", "C2",
+    ]  # fmt: skip
+
+
 def test_text_that_xml_cannot_hold_is_dropped_not_a_broken_file():
     row = dict(_rows()[2], stem="<p>bell\x07 and \x0b tab</p>")
     package = _package([row])
