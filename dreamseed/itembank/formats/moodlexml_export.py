@@ -23,7 +23,7 @@ from dreamseed.itembank.formats.export_html import (
     replace_image_sources,
     xml_text,
 )
-from dreamseed.itembank.kinds import ItemKind
+from dreamseed.itembank.kinds import SCORING_PARTIAL, ItemKind, max_score
 
 PLUGINFILE = "@@PLUGINFILE@@/"
 CATEGORY_ROOT = "$course$/top"
@@ -68,6 +68,16 @@ def item_tags(row: dict) -> list[str]:
         if row[name]:
             tags.append(f"{TAG_PREFIX}{name}={xml_text(row[name])}")
     tags.extend(f"{TAG_PREFIX}standard={xml_text(standard)}" for standard in row["standards"])
+    # GPCM / GRM category steps, one tag each in order (a list would pass 50 characters).
+    tags.extend(f"{TAG_PREFIX}step={number_text(step)}" for step in row.get("steps") or [])
+    # Partial credit rules, which Moodle's own marking only approximates (see IMPORT_FORMAT.md).
+    answer = row["answer"]
+    if answer.get("scoring"):
+        tags.append(f"{TAG_PREFIX}scoring={answer['scoring']}")
+    if answer.get("partial_tolerance") is not None:
+        tags.append(f"{TAG_PREFIX}partial_tolerance={number_text(answer['partial_tolerance'])}")
+    if answer.get("max_points"):
+        tags.append(f"{TAG_PREFIX}max_points={int(answer['max_points'])}")
     return tags
 
 
@@ -132,9 +142,15 @@ def _choices(question: ET.Element, row: dict, files: _Files) -> None:
     if multiple:
         ET.SubElement(question, "shownumcorrect")
     keys = set(row["answer"].get("keys", [])) if multiple else {row["correct_key"]}
-    # Moodle cannot mark "exactly these" all or nothing: each right option earns its share and
-    # any wrong one takes the whole mark away (Moodle never gives less than 0).
-    right, wrong = (fraction_text(100 / len(keys)), "-100") if multiple else ("100", "0")
+    if not multiple:
+        right, wrong = "100", "0"
+    elif row["answer"].get("scoring") == SCORING_PARTIAL:
+        # Our partial credit exactly: (right chosen - wrong chosen) / keys, never below 0.
+        right, wrong = fraction_text(100 / len(keys)), fraction_text(-100 / len(keys))
+    else:
+        # Moodle cannot mark "exactly these" all or nothing: each right option earns its share
+        # and any wrong one takes the whole mark away (Moodle never gives less than 0).
+        right, wrong = fraction_text(100 / len(keys)), "-100"
     for option in row["options"]:
         fraction = right if option["key"] in keys else wrong
         _answer(question, fraction, option["text"], fmt="html", files=files)
@@ -150,6 +166,10 @@ def _numerical(question: ET.Element, row: dict) -> None:
     answer = row["answer"]
     element = _answer(question, "100", number_text(answer["value"]))
     ET.SubElement(element, "tolerance").text = number_text(answer.get("tolerance") or 0.0)
+    if answer.get("partial_tolerance") is not None:
+        # Partial credit: half the mark (our 1 point of 2) within the wider tolerance.
+        element = _answer(question, "50", number_text(answer["value"]))
+        ET.SubElement(element, "tolerance").text = number_text(answer["partial_tolerance"])
     units = answer.get("units") or []
     if units:
         holder = ET.SubElement(question, "units")
@@ -210,8 +230,9 @@ def question_element(row: dict, notes: list[str]) -> ET.Element:
     ET.SubElement(name, "text").text = xml_text(row["external_id"])
     files.text(ET.SubElement(question, "questiontext", {"format": "html"}), row["stem"])
     _text_element(question, "generalfeedback")
-    # An extended answer is read by the teacher, never marked: it carries no marks in Moodle.
-    ET.SubElement(question, "defaultgrade").text = "0" if qtype == "essay" else "1"
+    # The item's largest score: 1 for right/wrong, more under partial credit or a rubric, and
+    # 0 for an extended answer that is only read.
+    ET.SubElement(question, "defaultgrade").text = str(max_score(row["kind"], row["answer"]))
     ET.SubElement(question, "penalty").text = PENALTY.get(qtype, DEFAULT_PENALTY)
     ET.SubElement(question, "hidden").text = "0"
     ET.SubElement(question, "idnumber").text = xml_text(row["external_id"])

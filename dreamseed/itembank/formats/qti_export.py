@@ -25,7 +25,14 @@ from dreamseed.itembank.formats.export_html import (
     number_text,
     xml_text,
 )
-from dreamseed.itembank.kinds import ItemKind, true_false_label
+from dreamseed.itembank.kinds import (
+    SCORING_PARTIAL,
+    ItemKind,
+    is_scored,
+    max_score,
+    teacher_marked,
+    true_false_label,
+)
 
 QTI_NS = "http://www.imsglobal.org/xsd/imsqtiasi_v3p0"
 QTI_SCHEMA = "https://purl.imsglobal.org/spec/qti/v3p0/schema/xsd/imsqti_asiv3p0_v1p0.xsd"
@@ -117,7 +124,7 @@ def _response_declaration(root: ET.Element, row: dict) -> None:
         values = ET.SubElement(declaration, _q("qti-correct-response"))
         for value in correct:
             _value(values, value)
-    if kind == ItemKind.TEXT:
+    if kind == ItemKind.TEXT and answer.get("accepted"):
         # Every accepted answer scores 1 (map_response, capped at 1): right or wrong.
         mapping = ET.SubElement(
             declaration,
@@ -131,14 +138,35 @@ def _response_declaration(root: ET.Element, row: dict) -> None:
                 _q("qti-map-entry"),
                 {"map-key": xml_text(accepted), "mapped-value": "1", "case-sensitive": case},
             )
+    if kind == ItemKind.MULTIPLE and answer.get("scoring") == SCORING_PARTIAL:
+        # Partial credit: right keys chosen minus wrong ones, never below 0.
+        keys = set(answer.get("keys", []))
+        mapping = ET.SubElement(
+            declaration,
+            _q("qti-mapping"),
+            {"default-value": "0", "lower-bound": "0", "upper-bound": str(len(keys))},
+        )
+        for option in row["options"]:
+            ET.SubElement(
+                mapping,
+                _q("qti-map-entry"),
+                {
+                    "map-key": choice_identifier(option["key"]),
+                    "mapped-value": "1" if option["key"] in keys else "-1",
+                },
+            )
 
 
 def _outcome_declaration(root: ET.Element, row: dict) -> None:
+    kind, answer = row["kind"], row["answer"]
     attributes = {"identifier": SCORE, "cardinality": "single", "base-type": "float"}
-    if row["kind"] == ItemKind.EXTENDED:
-        attributes["external-scored"] = "human"  # never marked automatically
+    if teacher_marked(kind, answer):
+        attributes["external-scored"] = "human"  # rubric points a teacher gives
+        attributes["normal-maximum"] = str(max_score(kind, answer))
+    elif not is_scored(kind, answer):
+        attributes["external-scored"] = "human"  # read by a teacher, never marked
     else:
-        attributes["normal-maximum"] = "1"
+        attributes["normal-maximum"] = str(max_score(kind, answer))
     outcome = ET.SubElement(root, _q("qti-outcome-declaration"), attributes)
     default = ET.SubElement(outcome, _q("qti-default-value"))
     _value(default, "0")
@@ -198,29 +226,41 @@ def _set_score(parent: ET.Element, value: str) -> None:
     ET.SubElement(setter, _q("qti-base-value"), {"base-type": "float"}).text = value
 
 
+def _tolerance_branch(parent: ET.Element, tag: str, tolerance: float, score: str) -> ET.Element:
+    """`tag` (qti-response-if / -else-if) scoring `score` when the response is within
+    `tolerance` of the correct value."""
+    branch = ET.SubElement(parent, _q(tag))
+    text = number_text(tolerance)
+    equal = ET.SubElement(
+        branch, _q("qti-equal"), {"tolerance-mode": "absolute", "tolerance": f"{text} {text}"}
+    )
+    ET.SubElement(equal, _q("qti-variable"), {"identifier": RESPONSE})
+    ET.SubElement(equal, _q("qti-correct"), {"identifier": RESPONSE})
+    _set_score(branch, score)
+    return branch
+
+
 def _response_processing(root: ET.Element, row: dict) -> None:
-    kind = row["kind"]
-    if kind == ItemKind.EXTENDED:
-        return
-    if kind == ItemKind.TEXT:
+    kind, answer = row["kind"], row["answer"]
+    if not is_scored(kind, answer) or teacher_marked(kind, answer):
+        return  # a teacher reads it (and gives rubric points, if any)
+    if kind == ItemKind.TEXT or (
+        kind == ItemKind.MULTIPLE and answer.get("scoring") == SCORING_PARTIAL
+    ):
         ET.SubElement(root, _q("qti-response-processing"), {"template": MAP_RESPONSE})
         return
     if kind != ItemKind.NUMERIC:
         ET.SubElement(root, _q("qti-response-processing"), {"template": MATCH_CORRECT})
         return
-    # Numeric entry: right within an absolute tolerance either side of the value.
-    tolerance = number_text(row["answer"].get("tolerance") or 0.0)
+    # Numeric entry: right within an absolute tolerance either side of the value; with partial
+    # credit, 2 points there and 1 point within the wider partial tolerance.
     processing = ET.SubElement(root, _q("qti-response-processing"))
     condition = ET.SubElement(processing, _q("qti-response-condition"))
-    branch = ET.SubElement(condition, _q("qti-response-if"))
-    equal = ET.SubElement(
-        branch,
-        _q("qti-equal"),
-        {"tolerance-mode": "absolute", "tolerance": f"{tolerance} {tolerance}"},
-    )
-    ET.SubElement(equal, _q("qti-variable"), {"identifier": RESPONSE})
-    ET.SubElement(equal, _q("qti-correct"), {"identifier": RESPONSE})
-    _set_score(branch, "1")
+    tolerance = float(answer.get("tolerance") or 0.0)
+    partial = answer.get("partial_tolerance")
+    _tolerance_branch(condition, "qti-response-if", tolerance, "2" if partial is not None else "1")
+    if partial is not None:
+        _tolerance_branch(condition, "qti-response-else-if", float(partial), "1")
     _set_score(ET.SubElement(condition, _q("qti-response-else")), "0")
 
 
@@ -268,6 +308,8 @@ def _metadata_item(row: dict) -> ET.Element:
     for name in ("a", "b", "c", "d", "se_a", "se_b", "se_c"):
         if row[name] is not None:
             irt[name.replace("_", "-")] = number_text(row[name])
+    if row.get("steps"):  # GPCM / GRM: the category steps, in order
+        irt["steps"] = " ".join(number_text(step) for step in row["steps"])
     ET.SubElement(item, "ds:irt", irt)
     for standard in row["standards"]:
         ET.SubElement(item, "ds:standard").text = xml_text(standard)

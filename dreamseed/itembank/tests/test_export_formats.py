@@ -456,3 +456,84 @@ def test_a_stored_image_is_exported_from_the_schools_storage(
     assert package.read(f"items/images/{PNG_NAME}") == PNG
     quiz = ET.fromstring(_body(client.get("/items/export.moodle.xml")))
     assert base64.b64decode(quiz.findtext("question/questiontext/file")) == PNG
+
+
+# --- Partial credit (GPCM/GRM items and scoring rules) -----------------------------------------
+
+POLY = {**BASE, "model": "GPCM", "c": 0.0, "d": 1.0, "b": 0.1, "se_a": None}
+
+
+def _partial_rows() -> list[dict]:
+    return [
+        dict(POLY, external_id="P-multi", kind="multiple", stem="<p>Pick</p>", options=ABC,
+             answer={"keys": ["A", "C"], "scoring": "partial"}, steps=[-0.5, 0.7]),
+        dict(POLY, external_id="P-num", kind="numeric", stem="<p>Value?</p>", model="GRM",
+             answer={"value": 10.0, "tolerance": 0.1, "partial_tolerance": 1.0, "units": [],
+                     "unit_required": False}, steps=[-1.25, 1.5]),
+        dict(POLY, external_id="P-text", kind="text", stem="<p>Explain briefly</p>",
+             answer={"accepted": ["because"], "case_sensitive": False, "scoring": "rubric",
+                     "max_points": 3}, steps=[-1.0, 0.0, 1.0]),
+        dict(POLY, external_id="P-essay", kind="extended", stem="<p>Essay</p>",
+             answer={"max_points": 2}, steps=[]),
+    ]  # fmt: skip
+
+
+def test_partial_credit_items_keep_their_steps_and_scoring_in_qti():
+    package = _package(_partial_rows())
+    manifest = ET.fromstring(package.read("imsmanifest.xml"))
+
+    resource, multi = _item(package, manifest, "P-multi")
+    irt = resource.find("cp:metadata/ds:item/ds:irt", CP)
+    assert (irt.get("model"), irt.get("steps")) == ("GPCM", "-0.5 0.7")
+    answer = json.loads(resource.findtext("cp:metadata/ds:item/ds:answer", namespaces=CP))
+    assert answer == {"keys": ["A", "C"], "scoring": "partial"}
+    mapping = multi.find(".//q:qti-mapping", Q)
+    assert (mapping.get("lower-bound"), mapping.get("upper-bound")) == ("0", "2")
+    entries = [(e.get("map-key"), e.get("mapped-value")) for e in mapping]
+    assert entries == [("A", "1"), ("B", "-1"), ("C", "1")]
+    assert multi.find("q:qti-response-processing", Q).get("template").endswith("map_response.xml")
+    assert multi.find("q:qti-outcome-declaration", Q).get("normal-maximum") == "2"
+
+    _resource, numeric = _item(package, manifest, "P-num")
+    condition = numeric.find("q:qti-response-processing/q:qti-response-condition", Q)
+    branches = [
+        (branch.tag.split("}")[1], branch.find("q:qti-equal", Q).get("tolerance"),
+         branch.findtext(".//q:qti-base-value", namespaces=Q))
+        for branch in condition if branch.find("q:qti-equal", Q) is not None
+    ]  # fmt: skip
+    assert branches == [
+        ("qti-response-if", "0.1 0.1", "2"), ("qti-response-else-if", "1.0 1.0", "1"),
+    ]  # fmt: skip
+    assert numeric.find("q:qti-outcome-declaration", Q).get("normal-maximum") == "2"
+
+    _resource, text = _item(package, manifest, "P-text")
+    outcome = text.find("q:qti-outcome-declaration", Q)
+    assert (outcome.get("external-scored"), outcome.get("normal-maximum")) == ("human", "3")
+    assert text.find("q:qti-response-processing", Q) is None  # a teacher gives the points
+
+    _resource, essay = _item(package, manifest, "P-essay")
+    outcome = essay.find("q:qti-outcome-declaration", Q)
+    assert (outcome.get("external-scored"), outcome.get("normal-maximum")) == ("human", "2")
+
+
+def test_partial_credit_items_in_moodle_xml():
+    quiz = _moodle(_partial_rows())
+    multi = _question(quiz, "P-multi")
+    assert _answers(multi) == [("50", "alpha"), ("-50", "beta"), ("50", "gamma")]
+    assert multi.findtext("defaultgrade") == "2"
+    tags = [t.text for t in multi.iterfind("tags/tag/text")]
+    assert tags[-3:] == ["dreamseed:step=-0.5", "dreamseed:step=0.7", "dreamseed:scoring=partial"]
+    assert "dreamseed:model=GPCM" in tags
+
+    numeric = _question(quiz, "P-num")
+    answers = [(a.get("fraction"), a.findtext("text"), a.findtext("tolerance"))
+               for a in numeric.iterfind("answer")]  # fmt: skip
+    assert answers == [("100", "10.0", "0.1"), ("50", "10.0", "1.0")]
+    assert "dreamseed:partial_tolerance=1.0" in [t.text for t in numeric.iterfind("tags/tag/text")]
+
+    text = _question(quiz, "P-text")
+    assert text.findtext("defaultgrade") == "3"
+    text_tags = [t.text for t in text.iterfind("tags/tag/text")]
+    assert {"dreamseed:scoring=rubric", "dreamseed:max_points=3"} <= set(text_tags)
+
+    assert _question(quiz, "P-essay").findtext("defaultgrade") == "2"
