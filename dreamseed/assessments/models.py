@@ -220,7 +220,9 @@ class ExamSession(models.Model):
     # Sympson-Hetter: items set aside by their exposure lottery, never offered again.
     excluded_item_ids = models.JSONField(default=list, blank=True)
     # The answers so far as [item_id, correct, is_pilot, a, b, c, d], in order: a copy of the
-    # Attempt rows kept on the session row itself, so an answer needs no second read.
+    # Attempt rows kept on the session row itself, so an answer needs no second read. A rapid
+    # guess appends 1; a partial-credit answer appends [rapid, score, model, steps] (score None
+    # while a teacher marks it; see services.Answered).
     history = models.JSONField(default=list, blank=True)
     # The item bank's revision when the session started: an accepted recalibration changes the
     # parameters of new sessions only (this one keeps scoring with its answers' snapshots).
@@ -274,7 +276,11 @@ class Attempt(models.Model):
     is_pilot = models.BooleanField(default=False)
     # The response as kinds.response_clean keeps it: a key, keys joined by ",", or typed text.
     selected_choice = models.TextField()
+    # True only for full credit.
     correct = models.BooleanField()
+    # Points (0..the version's max_score; 0 or 1 for right/wrong items); None while a teacher
+    # has to mark the answer (rubric items) and for answers never scored.
+    score = models.PositiveSmallIntegerField(_("points"), null=True, blank=True)
     response_time_ms = models.PositiveIntegerField(null=True, blank=True)
     # Parameters used to score this answer (an accepted recalibration changes the bank, not
     # sessions already running or finished).

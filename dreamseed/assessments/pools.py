@@ -17,9 +17,15 @@ from django.db import connection
 from django.db.models import Q
 
 from dreamseed.assessments.models import Assessment
-from dreamseed.cat import ItemPool, StoppingRule
+from dreamseed.cat import ItemPool, PolyItemPool, StoppingRule, make_bank
 from dreamseed.cat.simulation import sympson_hetter_calibrate
-from dreamseed.itembank.models import BankRevision, Item, ItemStatus, ItemVersion
+from dreamseed.itembank.models import (
+    POLYTOMOUS_MODELS,
+    BankRevision,
+    Item,
+    ItemStatus,
+    ItemVersion,
+)
 
 MAX_CACHED_POOLS = 64
 _cache: OrderedDict[tuple, "AssessmentPool"] = OrderedDict()
@@ -37,6 +43,10 @@ class AssessmentPool:
     revision: int = 0  # the bank revision these parameters are from
     # Rapid-guess thresholds (ms) by item id, for effort-moderated scoring; empty when off.
     rapid_threshold_ms: dict = field(default_factory=dict)
+    # Partial credit: (model, steps) of each GPCM/GRM item by pool index (empty: a dichotomous
+    # pool, whose engine is the plain ItemPool), and [a, b, c, d] of every item.
+    polytomous: dict = field(default_factory=dict)
+    params: np.ndarray | None = None
 
     def rapid_threshold(self, item_id: int) -> float:
         from dreamseed.assessments.engagement import RAPID_GUESS_DEFAULT_MS
@@ -93,18 +103,29 @@ def _build(assessment, revision: int) -> AssessmentPool:
     rows = list(
         pool_items_query(assessment)
         .order_by("pk")
-        .values_list("pk", "current_version_id", "a", "b", "c", "d", "content_area")
+        .values_list(
+            "pk", "current_version_id", "a", "b", "c", "d", "content_area", "model", "steps"
+        )
     )
     item_ids = np.array([row[0] for row in rows], dtype=np.int64)
     version_ids = np.array([row[1] for row in rows], dtype=np.int64)
     params = np.array([row[2:6] for row in rows], dtype=float).reshape(-1, 4)
     content = [row[6] or "-" for row in rows]
+    polytomous = {
+        index: (row[7], tuple(row[8]))
+        for index, row in enumerate(rows)
+        if row[7] in POLYTOMOUS_MODELS and row[8]
+    }
     pilots = list(
         _apply_filters(
             Item.objects.filter(status=ItemStatus.PILOT, current_version__isnull=False), assessment
         ).values_list("pk", "current_version_id")
     )
-    engine = ItemPool(params, ids=[str(pk) for pk in item_ids], content=content) if rows else None
+    ids = [str(pk) for pk in item_ids]
+    if polytomous:
+        engine = PolyItemPool(_bank(rows, params, polytomous), ids=ids, content=content)
+    else:
+        engine = ItemPool(params, ids=ids, content=content) if rows else None
     if engine is not None and assessment.exposure_control == "sympson-hetter":
         engine = engine.with_exposure_k(_sympson_hetter_k(engine, assessment))
     return AssessmentPool(
@@ -116,7 +137,20 @@ def _build(assessment, revision: int) -> AssessmentPool:
         pilot_version_ids=dict(pilots),
         revision=revision,
         rapid_threshold_ms=_rapid_thresholds(item_ids) if assessment.effort_moderated else {},
+        polytomous=polytomous,
+        params=params,
     )
+
+
+def _bank(rows, params: np.ndarray, polytomous: dict):
+    """The engine's mixed bank: GPCM/GRM items with their steps, the others by [a, b, c, d]
+    (named 4PL, the general form, so a stored slope is used as the plain pool would)."""
+    models, thresholds = [], []
+    for index in range(len(rows)):
+        model, steps = polytomous.get(index, ("4PL", (params[index, 1],)))
+        models.append(model)
+        thresholds.append(list(steps))
+    return make_bank(params[:, 0], thresholds, models, c=params[:, 2], d=params[:, 3])
 
 
 def _rapid_thresholds(item_ids) -> dict[int, float]:

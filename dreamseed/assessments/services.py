@@ -61,7 +61,7 @@ from dreamseed.assessments.pools import (
     version_for_display,
 )
 from dreamseed.assessments.signals import session_finished
-from dreamseed.cat import StoppingRule, cat_step, estimate
+from dreamseed.cat import StoppingRule, cat_step, estimate, estimate_poly, make_bank
 from dreamseed.cat.exceptions import CatError
 from dreamseed.core import hotpath
 from dreamseed.itembank.kinds import response_clean
@@ -98,15 +98,40 @@ class Answered:
     d: float | None
     # A rapid guess left unscored by effort-moderated scoring (rows before it have 7 fields).
     rapid: bool = False
+    # Partial credit (rows of right/wrong items have none of these): the points, None while a
+    # teacher has to mark the answer; a GPCM/GRM item's model and steps when it was answered.
+    score: int | None = None
+    model: str = ""
+    steps: tuple = ()
+    partial: bool = False  # the row carries a score (11 fields)
 
     @classmethod
     def from_row(cls, row) -> "Answered":
         item_id, correct, is_pilot, a, b, c, d = row[:7]
-        return cls(item_id, bool(correct), bool(is_pilot), a, b, c, d, bool(row[7:8] and row[7]))
+        rapid = bool(row[7:8] and row[7])
+        if len(row) <= 8:
+            return cls(item_id, bool(correct), bool(is_pilot), a, b, c, d, rapid)
+        score, model, steps = row[8:11]
+        return cls(
+            item_id, bool(correct), bool(is_pilot), a, b, c, d, rapid, score, model or "",
+            tuple(steps or ()), True,
+        )  # fmt: skip
 
     def as_row(self) -> list:
         row = [self.item_id, int(self.correct), int(self.is_pilot), self.a, self.b, self.c, self.d]
+        if self.partial:
+            return [*row, int(self.rapid), self.score, self.model, list(self.steps)]
         return [*row, 1] if self.rapid else row
+
+    @property
+    def waiting(self) -> bool:
+        """A teacher has still to give this answer its points."""
+        return self.partial and self.score is None
+
+    @property
+    def response(self) -> int:
+        """The engine's response: points of a partial-credit row, else 1 or 0."""
+        return int(self.score) if self.partial else int(self.correct)
 
 
 @dataclass(frozen=True)
@@ -266,9 +291,7 @@ def _answer_once(*, session_id, student, item_id, choice, response_time_ms, now)
         and response_time_ms is not None
         and response_time_ms < pool.rapid_threshold(item_id)
     )
-    answer = Answered(
-        item_id, version.is_correct(choice), session.pending_is_pilot, a, b, c, d, rapid
-    )
+    answer = _answered(version, choice, item_id, session.pending_is_pilot, pool, a, b, c, d, rapid)
     attempt = Attempt(
         session=session,
         position=len(answers) + 1,
@@ -277,6 +300,7 @@ def _answer_once(*, session_id, student, item_id, choice, response_time_ms, now)
         is_pilot=answer.is_pilot,
         selected_choice=choice,
         correct=answer.correct,
+        score=answer.score if answer.partial else int(answer.correct),
         response_time_ms=response_time_ms,
         a=a,
         b=b,
@@ -350,8 +374,31 @@ def _current_parameters(pool: AssessmentPool, item_id: int) -> tuple:
     """The item's parameters now (from the cached pool when it is there)."""
     index = pool.index_of.get(item_id)
     if index is not None:
-        return tuple(float(value) for value in pool.engine.params[index])
+        params = pool.engine.params if pool.engine.params is not None else pool.params
+        return tuple(float(value) for value in params[index])
     return Item.objects.filter(pk=item_id).values_list("a", "b", "c", "d").get()
+
+
+def _answered(version, choice, item_id, is_pilot, pool, a, b, c, d, rapid) -> Answered:
+    """The answer as the engine step needs it: right/wrong as before for a right/wrong item
+    in a dichotomous pool (same row, same work); points and the item's steps otherwise."""
+    index = pool.index_of.get(item_id)
+    polytomous = pool.polytomous.get(index) if index is not None else None
+    right_wrong = version.max_score <= 1 and not version.is_teacher_marked
+    if polytomous is None and not pool.polytomous and right_wrong:
+        return Answered(item_id, version.is_correct(choice), is_pilot, a, b, c, d, rapid)
+    score = version.score(choice)
+    if polytomous is None and index is None and not is_pilot:
+        polytomous = _item_steps(item_id)  # left the pool since it was chosen: its steps now
+    model, steps = polytomous or ("", ())
+    correct = score is not None and score >= version.max_score
+    return Answered(item_id, correct, is_pilot, a, b, c, d, rapid, score, model, steps, True)
+
+
+def _item_steps(item_id: int) -> tuple[str, tuple] | None:
+    """(model, steps) of a GPCM/GRM item outside the pool (a pilot, or one refiltered)."""
+    model, steps = Item.objects.filter(pk=item_id).values_list("model", "steps").get()
+    return (model, tuple(steps)) if steps else None
 
 
 def _clean_response_time(value, session: ExamSession, now) -> int | None:
@@ -374,8 +421,9 @@ def _advance(
     (or, with save=False, leave saving it, and announcing that it finished, to the caller).
     Returns the names of the fields changed."""
     assessment: Assessment = session.assignment.assessment
-    # Pilot items and, under effort-moderated scoring, rapid guesses are not scored.
-    scored = [answer for answer in answers if not answer.is_pilot and not answer.rapid]
+    # Pilot items, under effort-moderated scoring rapid guesses, and answers waiting for a
+    # teacher's points are not scored (yet).
+    scored = [a for a in answers if not a.is_pilot and not a.rapid and not a.waiting]
     administered, responses, outside = [], [], []
     for attempt in scored:
         index = pool.index_of.get(attempt.item_id)
@@ -383,7 +431,7 @@ def _advance(
             outside.append(attempt)  # retired or refiltered since: scored from its snapshot
         else:
             administered.append(index)
-            responses.append(int(attempt.correct))
+            responses.append(attempt.response)
     seen_indices = [pool.index_of[a.item_id] for a in answers if a.item_id in pool.index_of]
     excluded = [pool.index_of[pk] for pk in session.excluded_item_ids if pk in pool.index_of]
     excluded.extend(i for i in seen_indices if i not in administered)
@@ -461,8 +509,17 @@ def _usable_targets(targets: dict, pool: AssessmentPool) -> dict | None:
 
 
 def _estimate_from_snapshots(estimator: str, scored: list[Answered]) -> tuple[float, float]:
+    if any(answer.steps for answer in scored):
+        bank = make_bank(
+            [answer.a for answer in scored],
+            [list(answer.steps) or [answer.b] for answer in scored],
+            [answer.model if answer.steps else "4PL" for answer in scored],
+            c=[answer.c for answer in scored],
+            d=[answer.d for answer in scored],
+        )
+        return estimate_poly(estimator, bank, [answer.response for answer in scored])
     params = np.array([[a.a, a.b, a.c, a.d] for a in scored], dtype=float)
-    responses = np.array([int(a.correct) for a in scored])
+    responses = np.array([a.response for a in scored])
     return estimate(estimator, params, responses)
 
 
