@@ -197,3 +197,14 @@ class StudentSelectionForm(forms.Form):
     def __init__(self, *args, students, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["students"].queryset = students
+
+
+class AccommodationsForm(forms.Form):
+    read_aloud = forms.BooleanField(
+        label=_("Read aloud"),
+        required=False,
+        help_text=_(
+            "The test page shows a Read aloud button that reads the question and its answers "
+            "out loud (in the language of the page), for young or struggling readers."
+        ),
+    )

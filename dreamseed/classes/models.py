@@ -157,7 +157,8 @@ class Enrollment(models.Model):
 
 
 class StudentProfile(models.Model):
-    """What a school knows about a student beyond the account: for now, their grade."""
+    """What a school knows about a student beyond the account: their grade, and the
+    accommodations their teachers turned on."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
@@ -167,6 +168,8 @@ class StudentProfile(models.Model):
         verbose_name=_("student"),
     )
     grade = models.CharField(_("grade"), max_length=20, blank=True)
+    # The test page offers a "Read aloud" button (the browser's speech synthesis).
+    read_aloud = models.BooleanField(_("read aloud"), default=False, db_default=False)
 
     class Meta:
         verbose_name = _("student profile")

@@ -15,7 +15,7 @@ from django.utils import timezone
 from dreamseed.accounts.models import STAFF_ROLES, Role, User
 from dreamseed.accounts.selectors import person_search, students_matching
 from dreamseed.assessments.models import FINISHED_STATUSES, Assignment, ExamSession
-from dreamseed.classes.models import Class, ClassTeacher, Enrollment
+from dreamseed.classes.models import Class, ClassTeacher, Enrollment, StudentProfile
 
 # A student counts as active in a class's statistics if they signed in within this window.
 ACTIVE_WINDOW = timedelta(days=30)
@@ -116,6 +116,11 @@ def student_get_for_staff(*, user: User, pk: int) -> User:
     if student is None:
         raise Http404
     return student
+
+
+def student_reads_aloud(*, student: User) -> bool:
+    """Whether the test page offers this student the "Read aloud" button."""
+    return StudentProfile.objects.filter(user_id=student.pk, read_aloud=True).exists()
 
 
 # --- Statistics -----------------------------------------------------------------------------------

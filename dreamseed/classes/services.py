@@ -197,6 +197,18 @@ TEMPORARY_PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 TEMPORARY_PASSWORD_ITERATIONS = 100_000
 
 
+def student_accommodations_set(*, student: User, read_aloud: bool) -> bool:
+    """Turn a student's accommodations on or off; True if anything changed."""
+    if student.role != Role.STUDENT:
+        raise ValidationError(_("Accommodations are for students."))
+    profile, _created = StudentProfile.objects.get_or_create(user=student)
+    if profile.read_aloud == read_aloud:
+        return False
+    profile.read_aloud = read_aloud
+    profile.save(update_fields=["read_aloud"])
+    return True
+
+
 def temporary_password_generate() -> str:
     chars = "".join(secrets.choice(TEMPORARY_PASSWORD_ALPHABET) for _position in range(8))
     return f"{chars[:4]}-{chars[4:]}"

@@ -26,4 +26,9 @@ urlpatterns = [
     path("<int:pk>/import/<uuid:import_id>/", views.roster_import_preview, name="import_preview"),
     path("students/<int:pk>/", views.student_detail, name="student"),
     path("students/<int:pk>/password/", views.student_password, name="student_password"),
+    path(
+        "students/<int:pk>/accommodations/",
+        views.student_accommodations,
+        name="student_accommodations",
+    ),
 ]

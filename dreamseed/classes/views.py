@@ -27,6 +27,7 @@ from dreamseed.assessments.models import ExamSession
 from dreamseed.assessments.selectors import student_tests
 from dreamseed.classes import results, selectors, services
 from dreamseed.classes.forms import (
+    AccommodationsForm,
     ClassForm,
     JoinClassForm,
     RosterUploadForm,
@@ -665,6 +666,13 @@ def student_detail(request, pk: int):
         {
             "student": student,
             "stats": stats,
+            "accommodations_form": AccommodationsForm(
+                initial={
+                    "read_aloud": getattr(
+                        getattr(student, "student_profile", None), "read_aloud", False
+                    )
+                }
+            ),
             "classes": classes,
             "sittings": sittings,
             "growth": growth,
@@ -677,6 +685,23 @@ def student_detail(request, pk: int):
             "area_min_answers": results.AREA_MIN_ANSWERS,
         },
     )
+
+
+@staff_required
+@require_POST
+def student_accommodations(request, pk: int):
+    """Turn a student's accommodations (read aloud) on or off: their teachers and the admins."""
+    student = selectors.student_get_for_staff(user=request.user, pk=pk)
+    form = AccommodationsForm(request.POST)
+    form.is_valid()  # one checkbox: absent means off, nothing else can be wrong
+    read_aloud = form.cleaned_data.get("read_aloud", False)
+    services.student_accommodations_set(student=student, read_aloud=read_aloud)
+    name = student.get_full_name() or student.username
+    if read_aloud:
+        messages.success(request, _("Read aloud is on for %(name)s.") % {"name": name})
+    else:
+        messages.success(request, _("Read aloud is off for %(name)s.") % {"name": name})
+    return redirect("classes:student", pk=student.pk)
 
 
 @student_required
