@@ -387,7 +387,8 @@ def response_clean(version, response: str) -> str:
             )
         if "\x00" in response:
             _raise(_("Your answer contains a character that cannot be saved."))
-        return response.strip()
+        # A browser sends a textarea's line breaks as CRLF: kept as plain newlines.
+        return response.strip().replace("\r\n", "\n")
     keys = version.option_keys if kind != ItemKind.TRUE_FALSE else list(TRUE_FALSE_KEYS)
     if kind == ItemKind.MULTIPLE:
         chosen = [key for key in response.split(",") if key]

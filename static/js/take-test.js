@@ -127,8 +127,23 @@
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     var target = event.target;
+    // Enter on an ordering place sends the answer, as it does in a text field.
+    if (target && target.tagName === "SELECT" && target.name === "order" && event.key === "Enter") {
+      var form = target.form;
+      if (form && form.requestSubmit) {
+        event.preventDefault();
+        form.requestSubmit();
+      }
+      return;
+    }
     if (target && (target.tagName === "TEXTAREA" || target.tagName === "SELECT" || (target.tagName === "INPUT" && target.type === "text"))) return;
     if (!event.key || event.key.length !== 1) return;
+    // A typed question: the first key typed outside the field goes into it.
+    var typed = region.querySelector("input[name=response], textarea[name=response]");
+    if (typed && event.key !== " " && (!target || !target.closest || !target.closest("a, button"))) {
+      typed.focus();
+      return;
+    }
     var key = event.key.toUpperCase();
     var digit = "1234567".indexOf(key);
     // Radio buttons (single choice, true/false) are chosen; checkboxes (multiple select) toggle.
