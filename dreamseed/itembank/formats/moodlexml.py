@@ -46,7 +46,7 @@ _FORMATS = {
     "markdown": MARKDOWN,
     "wiki_like": MOODLE_AUTO,
 }
-SUPPORTED = ("multichoice", "truefalse", "numerical", "shortanswer", "essay")
+SUPPORTED = ("multichoice", "truefalse", "numerical", "shortanswer", "essay", "ordering")
 _TYPE_NAMES = {
     "matching": "matching",
     "match": "matching",
@@ -179,8 +179,8 @@ class _Reader:
                 self.number,
                 _(
                     "Moodle question type “%(type)s” cannot be imported. The types DreamSeed "
-                    "reads are multiple choice, true/false, numerical, short answer and essay; "
-                    "remove this question or change its type in Moodle."
+                    "reads are multiple choice, true/false, numerical, short answer, essay and "
+                    "ordering; remove this question or change its type in Moodle."
                 )
                 % {"type": label[:60]},
             )
@@ -433,6 +433,29 @@ class _Reader:
 
     def read_essay(self, element: Element, line) -> dict:
         return {"kind": "extended"}
+
+    def read_ordering(self, element: Element, line) -> dict | None:
+        """qtype_ordering (core since Moodle 4.4): the answers in their right order, each
+        `fraction` its position. Partial-credit grading types are scored all or nothing here."""
+        questiontext = element.find("questiontext")
+        text_format = (questiontext.get("format") if questiontext is not None else "") or "html"
+        options, positions = [], []
+        for index, (answer, position) in enumerate(self.answers(element)):
+            answer_line = self.line_of(answer, line)
+            if position is None:
+                self.bad_fraction(answer, answer_line)
+                return None
+            key = OPTION_KEYS[index] if index < len(OPTION_KEYS) else str(index + 1)
+            text = self.html(answer, answer_line, "options", default_format=text_format)
+            options.append({"key": key, "text": option_html(text)})
+            positions.append(position)
+        order = [
+            option["key"]
+            for _position, _index, option in sorted(
+                zip(positions, range(len(options)), options, strict=True)
+            )
+        ]
+        return {"kind": "ordering", "options": options, "answer": {"order": order}}
 
     def line_of(self, element: Element, default):
         return self.lines.get(element, default)

@@ -432,3 +432,21 @@ def test_gift_sniffing():
     assert gift.looks_like_gift("// comment\nWhat? {=a ~b}")
     assert not gift.looks_like_gift("external_id,stem,option_a\nQ1,What {x},a")
     assert not gift.looks_like_gift("stem,option_a,option_b,correct_key\nHi,a,b,A")
+
+
+def test_moodle_ordering_questions_keep_the_right_order():
+    found = moodlexml.read(
+        _xml(
+            _question(
+                "ordering",
+                "<layouttype>VERTICAL</layouttype><gradingtype>ALL_OR_NOTHING</gradingtype>"
+                '<answer fraction="2" format="html"><text>Second</text></answer>'
+                '<answer fraction="1" format="html"><text>First</text></answer>'
+                '<answer fraction="3" format="html"><text>Third</text></answer>',
+            )
+        )
+    )
+    raw = found.questions[0].raw
+    assert raw["kind"] == "ordering"
+    assert [o["text"] for o in raw["options"]] == ["Second", "First", "Third"]
+    assert raw["answer"] == {"order": ["B", "A", "C"]}
