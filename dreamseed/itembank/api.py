@@ -21,7 +21,9 @@ from dreamseed.itembank import selectors, services
 from dreamseed.itembank.forms import ItemFilterForm
 from dreamseed.itembank.import_export import (
     FORMAT_CSV,
+    FORMAT_GIFT,
     FORMAT_JSON,
+    FORMAT_MOODLE_XML,
     ItemFileError,
     import_decode,
     import_detect_format,
@@ -114,12 +116,15 @@ class ItemSerializer(serializers.ModelSerializer):
 
 class ImportSerializer(serializers.Serializer):
     file = serializers.FileField(
-        required=False, help_text="A CSV or JSON file, or a QTI package (.zip) (multipart)."
+        required=False,
+        help_text="A CSV, JSON, Moodle XML or GIFT file, or a QTI package (.zip) (multipart).",
     )
     content = serializers.CharField(
         required=False, trim_whitespace=False, help_text="Or the file's text (JSON body)."
     )
-    format = serializers.ChoiceField(choices=[FORMAT_CSV, FORMAT_JSON], required=False)
+    format = serializers.ChoiceField(
+        choices=[FORMAT_CSV, FORMAT_JSON, FORMAT_MOODLE_XML, FORMAT_GIFT], required=False
+    )
     dry_run = serializers.BooleanField(required=False, default=False)
 
 
@@ -164,8 +169,8 @@ class ItemViewSet(
         request=ImportSerializer,
         responses={200: dict, 400: dict},
         description=(
-            "Import a CSV or JSON item file, or a QTI 2.1/3.0 package (.zip) as a multipart "
-            "`file` (format in IMPORT_FORMAT.md). Nothing is written "
+            "Import a CSV, JSON, Moodle XML or GIFT item file, or a QTI 2.1/3.0 package (.zip) "
+            "as a multipart `file` (formats in IMPORT_FORMAT.md). Nothing is written "
             "unless the whole file is valid; errors name the line and column. `dry_run` only "
             "validates and reports what would change."
         ),

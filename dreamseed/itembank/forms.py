@@ -208,11 +208,17 @@ class ItemFilterForm(forms.Form):
 
 class ImportUploadForm(forms.Form):
     file = forms.FileField(
-        label=_("CSV or JSON file, or QTI package (.zip)"),
-        help_text=_("At most %(size)s MB; text files in UTF-8.")
+        label=_("Item file"),
+        help_text=_(
+            "CSV, JSON, Moodle XML (.xml), GIFT (.gift or .txt) or a QTI package (.zip); at most "
+            "%(size)s MB, text files in UTF-8."
+        )
         % {"size": IMPORT_MAX_BYTES // 1_000_000},
         widget=forms.FileInput(
-            attrs={"accept": ".csv,.json,.zip,text/csv,application/json,application/zip"}
+            attrs={
+                "accept": ".csv,.json,.txt,.xml,.gift,.zip,text/csv,application/json,text/plain,"
+                "application/xml,text/xml,application/zip"
+            }
         ),
     )
 

@@ -25,11 +25,14 @@ from django.utils.translation import gettext_lazy
 from dreamseed.core.exports import spreadsheet_safe, spreadsheet_unescape
 from dreamseed.core.jsonlimits import JSONLimitError, json_limits_check
 from dreamseed.core.uploads import megabytes, upload_check, upload_decode
+from dreamseed.itembank.formats import gift, moodlexml
+from dreamseed.itembank.formats.moodle import ForeignFileError
 from dreamseed.itembank.kinds import ItemKind, kind_label
 from dreamseed.itembank.models import Item, ItemStatus
 from dreamseed.itembank.validation import OPTION_FIELDS, OPTION_KEYS, ItemValues, item_values_clean
 
 FORMAT_CSV, FORMAT_JSON, FORMAT_QTI = "csv", "json", "qti"
+FORMAT_MOODLE_XML, FORMAT_GIFT = "moodlexml", "gift"
 # Formats whose upload is a zip package, kept as bytes between preview and confirmation.
 PACKAGE_FORMATS = (FORMAT_QTI,)
 # How the kinds other than single choice are marked, as flat CSV columns (JSON may use "answer").
@@ -47,8 +50,9 @@ COLUMNS = (
 )  # fmt: skip
 CONTENT_COLUMNS = ("stem", "option_a", "option_b", "correct_key")
 IMPORT_MAX_BYTES = 30_000_000
-IMPORT_EXTENSIONS = (".csv", ".json", ".txt")
+IMPORT_EXTENSIONS = (".csv", ".json", ".txt", ".xml", ".gift")
 PACKAGE_EXTENSIONS = (".zip",)
+IMPORT_FILE_KINDS = gettext_lazy("CSV, JSON, Moodle XML, GIFT or QTI")
 IMPORT_MAX_ROWS = 20_000
 CSV_FIELD_LIMIT = 1_000_000
 MAX_PROBLEMS = 200
@@ -101,6 +105,8 @@ class ImportProblem:
                 return _("Item %(item)s (line %(line)s), field '%(column)s': %(message)s") % values
             if self.column:
                 return _("Item %(item)s, field '%(column)s': %(message)s") % values
+            if self.line is not None:
+                return _("Item %(item)s (line %(line)s): %(message)s") % values
             return _("Item %(item)s: %(message)s") % values
         if self.column:
             return _("Line %(line)s, column '%(column)s': %(message)s") % values
@@ -200,13 +206,13 @@ def import_decode(data: bytes) -> str:
         data,
         max_bytes=IMPORT_MAX_BYTES,
         error=ItemFileError,
-        not_text_message=_("This does not look like a CSV or JSON file."),
+        not_text_message=_("This does not look like a CSV, JSON, Moodle XML or GIFT file."),
     )
 
 
 def import_read(data: bytes, filename: str) -> tuple[str, str | bytes]:
     """(format, content) of an upload: a zip is a QTI package (kept as bytes), anything else
-    is decoded as a CSV or JSON text."""
+    is decoded as text: CSV, JSON, Moodle XML or GIFT."""
     from dreamseed.itembank.formats.qti import is_package
 
     if is_package(data):
@@ -228,7 +234,7 @@ def import_upload_check(upload) -> None:
             upload,
             max_bytes=IMPORT_MAX_BYTES,
             extensions=IMPORT_EXTENSIONS + PACKAGE_EXTENSIONS,
-            what=_("CSV, JSON or QTI"),
+            what=IMPORT_FILE_KINDS,
         )
         return
     if upload.size > IMPORT_MAX_BYTES:
@@ -254,7 +260,14 @@ def import_detect_format(filename: str, text: str) -> str:
         return FORMAT_JSON
     if name.endswith(".csv"):
         return FORMAT_CSV
-    return FORMAT_JSON if text.lstrip()[:1] in ("[", "{") else FORMAT_CSV
+    if name.endswith(".gift"):
+        return FORMAT_GIFT
+    if name.endswith(".xml") or moodlexml.looks_like_moodle_xml(text):
+        return FORMAT_MOODLE_XML
+    if text.lstrip()[:1] in ("[", "{"):
+        return FORMAT_JSON
+    # A .txt file is CSV unless it looks like GIFT (Moodle exports GIFT as .txt).
+    return FORMAT_GIFT if gift.looks_like_gift(text) else FORMAT_CSV
 
 
 def _csv_records(text: str, plan: ImportPlan) -> Iterator[_Record]:
@@ -398,9 +411,33 @@ def _qti_records(data: bytes, plan: ImportPlan) -> Iterator[_Record]:
         yield _Record(None, number, item.raw, place=item.where)
 
 
+def _foreign_records(read):
+    """A record reader for a format read by one of the itembank/formats/ readers."""
+
+    def records(text: str, plan: ImportPlan) -> Iterator[_Record]:
+        try:
+            found = read(text)
+        except ForeignFileError as error:
+            raise ItemFileError(str(error)) from error
+        for problem in found.problems:
+            plan.add(problem.line, problem.column, problem.message, item=problem.number)
+        plan.truncated = plan.truncated or found.truncated
+        plan.assets.update(found.assets)
+        for question in found.questions:
+            yield _Record(question.line, question.number, question.raw)
+
+    return records
+
+
 # Each format's reader: (the upload's text, or bytes for a package; the plan for problems and
 # assets) -> the records to validate. Readers of foreign formats live in itembank/formats/.
-RECORD_READERS = {FORMAT_CSV: _csv_records, FORMAT_JSON: _json_records, FORMAT_QTI: _qti_records}
+RECORD_READERS = {
+    FORMAT_CSV: _csv_records,
+    FORMAT_JSON: _json_records,
+    FORMAT_QTI: _qti_records,
+    FORMAT_MOODLE_XML: _foreign_records(moodlexml.read),
+    FORMAT_GIFT: _foreign_records(gift.read),
+}
 
 
 # --- Planning ------------------------------------------------------------------------------------

@@ -601,7 +601,7 @@ class ItemImport(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
     )
     filename = models.CharField(_("file name"), max_length=255, blank=True)
-    format = models.CharField(_("format"), max_length=4, default="csv")
+    format = models.CharField(_("format"), max_length=16, default="csv")
     text = models.TextField(blank=True)
     # A QTI package's bytes (its images are saved only on confirmation); None for a text file.
     package = models.BinaryField(null=True, blank=True, editable=False)

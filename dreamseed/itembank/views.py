@@ -1,6 +1,8 @@
 """Item bank pages for school staff: the list, the editor with a live preview, import and export,
 statistics, and calibration runs. Students get 403 on every one of them."""
 
+from collections import Counter
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -32,6 +34,7 @@ from dreamseed.itembank.import_export import (
     export_csv,
     export_json,
 )
+from dreamseed.itembank.kinds import kind_label
 from dreamseed.itembank.models import (
     CALIBRATION_OUTCOMES,
     CalibrationKind,
@@ -341,8 +344,15 @@ def item_import_preview(request, import_id):
             "digest": plan.digest(),
             "rows": plan.rows[:PREVIEW_ROWS_SHOWN],
             "hidden_rows": max(0, len(plan.rows) - PREVIEW_ROWS_SHOWN),
+            "kind_counts": _kind_counts(plan),
         },
     )
+
+
+def _kind_counts(plan) -> list[tuple[str, int]]:
+    """(type name, number of items) in the file, most common first, for the preview."""
+    counts = Counter(row.values.kind for row in plan.rows)
+    return [(kind_label(kind), count) for kind, count in counts.most_common()]
 
 
 @staff_required

@@ -99,12 +99,21 @@ def test_a_plain_text_roster_is_accepted(client_for, alpha_teacher, math_class):
 @pytest.mark.parametrize(
     ("name", "data", "message"),
     [
-        ("items.csv", PNG, "This file is a PNG image, not UTF-8 CSV or JSON text"),
+        (
+            "items.csv",
+            PNG,
+            "This file is a PNG image, not UTF-8 CSV, JSON, Moodle XML or GIFT text",
+        ),
         ("items.json", PNG, "This file is a PNG image"),
         ("items.json", XLSX, "ZIP archive"),
-        ("items.csv", BINARY_BLOB, "does not look like a CSV or JSON file"),
+        ("items.csv", BINARY_BLOB, "does not look like a CSV, JSON, Moodle XML or GIFT file"),
         ("items.json", b'{"format": "dreamseed-items", "items": [', "JSON cannot be read"),
-        ("items.xml", ITEMS.encode(), "Upload a CSV or JSON file (.csv, .json, .txt)"),
+        ("items.xml", ITEMS.encode(), "The XML cannot be read: syntax error (line 1, column 1)"),
+        (
+            "items.pdf",
+            b"%PDF-1.7",
+            "Upload a CSV, JSON, Moodle XML or GIFT file (.csv, .json, .txt, .xml, .gift)",
+        ),
         ("items.exe", b"MZ\x90\x00\x03", "“items.exe” is not one"),
     ],
 )

@@ -18,6 +18,7 @@ from urllib.parse import unquote
 from django.utils.translation import gettext as _
 
 MAX_PROBLEMS = 200
+DEFAULT_CATEGORY_PREFIX = "Default for "  # the category Moodle makes for each course
 EXTERNAL_ID_MAX = 64
 CONTENT_AREA_MAX = 80
 # Tags like "dreamseed:b=-0.3" carry our fields through Moodle (see IMPORT_FORMAT.md).
@@ -185,8 +186,9 @@ class NameIds:
 def category_content_area(path: str) -> str:
     """The content area for a Moodle category path: its last part.
 
-    `$course$/top/Algebra/Linear` -> `Linear`; `$course$/top` and `top` -> "" (the default
-    category has no area). A literal "/" in a category name is written "//" by Moodle.
+    `$course$/top/Algebra/Linear` -> `Linear`; `$course$/top`, `top` and Moodle's own
+    "Default for <course>" categories -> "" (no area). A literal "/" in a category name is
+    written "//" by Moodle.
     """
     parts = [
         part.replace("\x00", "/").strip()
@@ -195,7 +197,9 @@ def category_content_area(path: str) -> str:
     ]
     while parts and ((parts[0].startswith("$") and parts[0].endswith("$")) or parts[0] == "top"):
         parts.pop(0)
-    return parts[-1] if parts else ""
+    if not parts or parts[-1].startswith(DEFAULT_CATEGORY_PREFIX):
+        return ""
+    return parts[-1]
 
 
 def dreamseed_fields(tags: list[str]) -> dict:
@@ -217,7 +221,7 @@ def dreamseed_fields(tags: list[str]) -> dict:
 def raw_item(
     *,
     external_id: str,
-    content_area: str,
+    content_area: str | None,
     kind: str,
     stem: str,
     options: list[dict] | None = None,
@@ -227,15 +231,17 @@ def raw_item(
 ) -> dict:
     """The raw item dict. Without our parameters in its tags an item leaves status and
     parameters out: a new one becomes a draft with default parameters, and an existing one
-    (matched by id) keeps its own."""
+    (matched by id) keeps its own. Likewise its content area when no category came before it
+    (`content_area` None)."""
     raw = {
         "external_id": external_id,
-        "content_area": content_area[:CONTENT_AREA_MAX],
         "kind": kind,
         "stem": stem,
         "options": options or [],
         "correct_key": correct_key,
         "answer": answer or {},
     }
+    if content_area is not None:
+        raw["content_area"] = content_area[:CONTENT_AREA_MAX]
     raw.update(dreamseed_fields(tags or []))
     return raw

@@ -155,7 +155,7 @@ def _number(text: str) -> float | None:
 class _Reader:
     def __init__(self):
         self.found = ForeignFile()
-        self.content_area = ""
+        self.content_area: str | None = None  # until a category says
         self.number = 0
         self.ids = NameIds()
         self.pending: list[tuple[ForeignQuestion, str]] = []  # (question, name) awaiting an id

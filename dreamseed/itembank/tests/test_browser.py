@@ -71,7 +71,7 @@ def test_write_an_item_with_a_formula_then_import_a_file_and_fix_its_error(
 
     # Import a file with a bad difficulty on line 3: the error names the line and the column.
     page.goto(live_server.url(teacher.host, "/items/import/"))
-    page.get_by_label("CSV or JSON file").set_input_files(_csv(BAD_CSV))
+    page.get_by_label("Item file").set_input_files(_csv(BAD_CSV))
     page.get_by_role("button", name="Upload and preview").click()
     problems = page.get_by_role("alert")
     expect(problems).to_contain_text("Nothing was imported")
@@ -80,7 +80,7 @@ def test_write_an_item_with_a_formula_then_import_a_file_and_fix_its_error(
         assert not Item.objects.filter(external_id__startswith="PW-").exists()
 
     # Fixed, it previews and imports.
-    page.get_by_label("CSV or JSON file").set_input_files(_csv(GOOD_CSV))
+    page.get_by_label("Item file").set_input_files(_csv(GOOD_CSV))
     page.get_by_role("button", name="Upload and preview").click()
     expect(page).to_have_url(re.compile(r"/items/import/[0-9a-f-]{36}/$"))
     expect(page.locator(".stats")).to_contain_text("2")

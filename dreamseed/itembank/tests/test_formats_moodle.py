@@ -150,6 +150,7 @@ def test_category_paths():
     assert category_content_area("$system$/top/Fractions") == "Fractions"
     assert category_content_area("$course$/top/Input//Output") == "Input/Output"
     assert category_content_area("Old style") == "Old style"
+    assert category_content_area("$course$/top/Default for Year 7") == ""
 
 
 @pytest.mark.parametrize(
@@ -384,6 +385,7 @@ def test_gift_lists_every_problem_with_its_line():
     assert "exactly one right answer" in messages[2]
     assert "braces do not match" in messages[3]
     assert [q.raw["external_id"] for q in found.questions] == ["Ok"]
+    assert "content_area" not in found.questions[0].raw  # no category: an update keeps its own
 
 
 @pytest.mark.parametrize(
