@@ -242,3 +242,12 @@ def test_the_api_imports_moodle_xml_and_gift(client_for, alpha_teacher, alpha_st
         content_type="application/json",
     )
     assert student.status_code == 403
+
+
+def test_an_image_without_alt_text_is_a_problem_of_its_question(client_for, alpha_teacher):
+    text = MOODLE_XML.replace('alt="The flag of France"', 'alt=""')
+    response = _upload(client_for(alpha_teacher), text, "questions.xml")
+    assert response.status_code == 400
+    (problem,) = response.context["plan"].problems
+    assert str(problem).startswith("Item 1 (line 14), field 'stem':")
+    assert "alt" in str(problem).lower()

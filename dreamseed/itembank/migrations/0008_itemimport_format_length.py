@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('itembank', '0006_item_kinds'),
+        ('itembank', '0007_polytomous_items'),
     ]
 
     operations = [
