@@ -102,17 +102,17 @@ def test_a_plain_text_roster_is_accepted(client_for, alpha_teacher, math_class):
         (
             "items.csv",
             PNG,
-            "This file is a PNG image, not UTF-8 CSV, JSON, Moodle XML or GIFT text",
+            "This file is a PNG image, not UTF-8 CSV, JSON, Moodle XML, GIFT or QTI text",
         ),
         ("items.json", PNG, "This file is a PNG image"),
         ("items.json", XLSX, "ZIP archive"),
-        ("items.csv", BINARY_BLOB, "does not look like a CSV, JSON, Moodle XML or GIFT file"),
+        ("items.csv", BINARY_BLOB, "does not look like a CSV, JSON, Moodle XML, GIFT or QTI file"),
         ("items.json", b'{"format": "dreamseed-items", "items": [', "JSON cannot be read"),
         ("items.xml", ITEMS.encode(), "The XML cannot be read: syntax error (line 1, column 1)"),
         (
             "items.pdf",
             b"%PDF-1.7",
-            "Upload a CSV, JSON, Moodle XML or GIFT file (.csv, .json, .txt, .xml, .gift)",
+            "Upload a CSV, JSON, Moodle XML, GIFT or QTI file (.csv, .json, .txt, .xml, .gift, .zip)",
         ),
         ("items.exe", b"MZ\x90\x00\x03", "“items.exe” is not one"),
     ],
@@ -130,7 +130,7 @@ def test_an_item_file_that_is_not_csv_or_json_text_is_refused(
 
 
 def test_an_item_file_over_the_limit_names_it(client_for, alpha_teacher, monkeypatch):
-    monkeypatch.setattr("dreamseed.itembank.forms.IMPORT_MAX_BYTES", 50_000)
+    monkeypatch.setattr("dreamseed.itembank.import_export.IMPORT_MAX_BYTES", 50_000)
     before = _counts(alpha_teacher)
     data = ITEMS.encode() + b"Another question,1,2,A\n" * 3_000
     response = client_for(alpha_teacher).post(

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('itembank', '0007_polytomous_items'),
+        ('itembank', '0008_itemimport_package'),
     ]
 
     operations = [
