@@ -13,6 +13,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from dreamseed.itembank.kinds import score_display
 from dreamseed.itembank.models import MODEL_MAX_LENGTH, IrtModel
 
 
@@ -313,3 +314,22 @@ class Attempt(models.Model):
     @property
     def response_seconds(self) -> float | None:
         return None if self.response_time_ms is None else self.response_time_ms / 1000
+
+    # Partial credit, for result pages and reports (item_version must be loaded).
+
+    @property
+    def max_score(self) -> int:
+        return self.item_version.max_score
+
+    @property
+    def shows_points(self) -> bool:
+        """Shown as points ("2/3") rather than right/wrong."""
+        return self.item_version.max_score > 1 or self.item_version.is_teacher_marked
+
+    @property
+    def points_display(self) -> str:
+        return score_display(self.score, self.item_version.max_score)
+
+    @property
+    def awaiting_marking(self) -> bool:
+        return self.score is None and self.item_version.is_teacher_marked

@@ -8,6 +8,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from dreamseed.cat.irt import item_probability
+from dreamseed.cat.polytomous import MODEL_CODES, category_probabilities_scalar
 
 THETA_RANGE = (-4.0, 4.0)
 CURVE_POINTS = 81
@@ -130,3 +131,58 @@ def icc_svg(
         f"<title>{escape(title)}</title>{''.join(body)}{_legend(legend)}</svg>"
     )
     return mark_safe(svg)
+
+
+# Category characteristic curves (partial credit): one colour per score, colour-blind safe
+# (Okabe-Ito), the score written at each curve's peak so colour is not the only cue.
+CATEGORY_COLOURS = ("#b45309", "#0072b2", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#6b7785")
+
+
+def ccc_svg(
+    *, model: str, a: float, steps: Sequence[float], title: str = "", labels: Sequence[str] = ()
+) -> SafeString:
+    """Category characteristic curves of a GPCM or GRM item: P(score = k | θ) for k = 0..m.
+
+    ``labels`` names each score for the legend ("0 points", ...); ``steps`` are b_1..b_m.
+    """
+    code = MODEL_CODES[model]
+    low, high = THETA_RANGE
+    thetas = [low + (high - low) * i / (CURVE_POINTS - 1) for i in range(CURVE_POINTS)]
+    table = [category_probabilities_scalar(t, code, a, list(steps), 0.0, 1.0) for t in thetas]
+    body, legend = [_axes()], []
+    for k in range(len(steps) + 1):
+        colour = CATEGORY_COLOURS[k % len(CATEGORY_COLOURS)]
+        points = " ".join(
+            f"{_x(t):.1f},{_y(row[k]):.1f}" for t, row in zip(thetas, table, strict=True)
+        )
+        body.append(
+            f'<polyline class="ccc-{k}" points="{points}" fill="none" stroke="{colour}" '
+            f'stroke-width="2.2"/>'
+        )
+        peak = max(range(len(thetas)), key=lambda i, k=k: table[i][k])
+        body.append(
+            f'<text x="{_x(thetas[peak]):.1f}" y="{_y(table[peak][k]) - 4:.1f}" '
+            f'text-anchor="middle" font-size="11" font-weight="bold" fill="{colour}">{k}</text>'
+        )
+        label = labels[k] if k < len(labels) else str(k)
+        legend.append((label, colour, "line"))
+    svg = (
+        f'<svg class="icc ccc" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
+        f'width="{WIDTH}" height="{HEIGHT}" role="img" aria-label="{escape(title)}">'
+        f"<title>{escape(title)}</title>{''.join(body)}{_legend_right(legend)}</svg>"
+    )
+    return mark_safe(svg)
+
+
+def _legend_right(entries: list[tuple[str, str, str]]) -> str:
+    """A legend in the top right corner (the left one would cover the low scores' curves)."""
+    parts, y = [], MARGIN_TOP + 8
+    x = WIDTH - MARGIN_RIGHT - 78
+    for label, colour, _kind in entries:
+        parts.append(
+            f'<line x1="{x}" y1="{y - 4}" x2="{x + 14}" y2="{y - 4}" stroke="{colour}" '
+            f'stroke-width="2.2"/>'
+            f'<text x="{x + 18}" y="{y}" font-size="11" fill="#1c2430">{escape(label)}</text>'
+        )
+        y += 14
+    return "".join(parts)

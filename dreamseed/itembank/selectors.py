@@ -113,6 +113,32 @@ def item_versions(*, item: Item) -> QuerySet[ItemVersion]:
     )
 
 
+@dataclass(frozen=True)
+class CategoryCount:
+    score: int
+    count: int
+    share: float | None
+
+
+def item_category_counts(*, item: Item, version, statistics=None) -> list[CategoryCount] | None:
+    """How many scored answers got each score 0..m, for items scored in more than two
+    categories (over the statistics' period when there is one); None for right/wrong items."""
+    from dreamseed.assessments.models import Attempt
+
+    maximum = max(version.max_score if version else 0, len(item.steps))
+    if maximum <= 1:
+        return None
+    attempts = Attempt.objects.filter(item=item, score__isnull=False)
+    if statistics is not None:
+        attempts = attempts.filter(created__gte=statistics.period_start)
+    counts = dict(attempts.values_list("score").annotate(n=Count("pk")).order_by())
+    total = sum(counts.values())
+    return [
+        CategoryCount(k, counts.get(k, 0), counts.get(k, 0) / total if total else None)
+        for k in range(maximum + 1)
+    ]
+
+
 def item_statistics_last_computed():
     return ItemStatistics.objects.aggregate(last=Max("computed_at"))["last"]
 

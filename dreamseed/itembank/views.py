@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -140,6 +141,7 @@ def item_detail(request, pk: int):
     item = selectors.item_get(pk=pk)
     versions = list(selectors.item_versions(item=item))
     runs = item.calibration_results.select_related("run").order_by("-run__created")[:10]
+    statistics = getattr(item, "statistics", None)
     return render(
         request,
         "itembank/item_detail.html",
@@ -147,15 +149,35 @@ def item_detail(request, pk: int):
             "item": item,
             "version": item.current_version,
             "versions": versions,
-            "statistics": getattr(item, "statistics", None),
+            "statistics": statistics,
             "calibrations": runs,
             "icc": _current_curve(item),
+            "ccc": _category_curves(item),
+            "categories": selectors.item_category_counts(
+                item=item, version=item.current_version, statistics=statistics
+            ),
         },
     )
 
 
+def _category_curves(item):
+    """Category characteristic curves of a calibrated GPCM/GRM item."""
+    if not item.is_polytomous or not item.steps:
+        return None
+    labels = [
+        ngettext("%(n)s point", "%(n)s points", k) % {"n": k} for k in range(len(item.steps) + 1)
+    ]
+    return charts.ccc_svg(
+        model=item.model,
+        a=item.a,
+        steps=item.steps,
+        title=_("Category characteristic curves of %(id)s") % {"id": item.external_id},
+        labels=labels,
+    )
+
+
 def _current_curve(item):
-    if item.b is None:
+    if item.b is None or item.is_polytomous:
         return None
     return charts.icc_svg(
         old=item.parameters,
