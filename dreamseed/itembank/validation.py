@@ -8,8 +8,10 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
+from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from dreamseed.itembank.kinds import (
@@ -85,90 +87,204 @@ class ItemValues:
         return (self.model, self.a, self.b, self.c, self.d, self.steps)
 
 
-class _Errors(dict):
+class _Errors:
+    """`add(field, message)` for the helpers that check several raw values at once (options,
+    a kind's answer), reporting into the form that called them."""
+
+    def __init__(self, form: forms.Form):
+        self.form = form
+
     def add(self, field: str, message: str) -> None:
-        self.setdefault(field, []).append(str(message))
+        self.form.add_error(field, str(message))
 
 
-def _text(raw, name: str, errors: _Errors, limit: int) -> str:
-    value = "" if raw is None else str(raw).strip()
-    if "\x00" in value:
-        errors.add(name, _("This contains a null character; remove it."))
-        return ""
-    if len(value) > limit:
-        errors.add(
-            name,
-            _("Use at most %(limit)s characters (this has %(count)s).")
-            % {"limit": limit, "count": len(value)},
-        )
-    return value
+class _Raw(forms.Field):
+    """A value read as it came (a CSV cell, a JSON value, a list), checked by the form's clean."""
+
+    def clean(self, value):
+        return value
 
 
-def _number(raw, name: str, errors: _Errors, default: float | None) -> float | None:
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        return default
-    if isinstance(raw, bool):
-        errors.add(name, _("Enter a number."))
-        return default
-    try:
-        value = float(raw.strip() if isinstance(raw, str) else raw)
-    except (TypeError, ValueError):
-        shown = str(raw).strip()[:30]
-        if isinstance(raw, str) and "," in raw and raw.replace(",", "", 1).strip().isdigit():
-            errors.add(
-                name, _("“%(value)s” is not a number: use a dot for decimals.") % {"value": shown}
+class _Text(forms.Field):
+    def __init__(self, limit: int, *, pattern: re.Pattern | None = None, **kwargs):
+        super().__init__(required=False, **kwargs)
+        self.limit, self.pattern = limit, pattern
+
+    def clean(self, value) -> str:
+        value = "" if value is None else str(value).strip()
+        if "\x00" in value:
+            raise ValidationError(_("This contains a null character; remove it."))
+        if len(value) > self.limit:
+            raise ValidationError(
+                _("Use at most %(limit)s characters (this has %(count)s).")
+                % {"limit": self.limit, "count": len(value)}
             )
+        if value and self.pattern is not None and not self.pattern.match(value):
+            raise ValidationError(
+                _("Use letters, digits and . _ : - only, starting with a letter or digit.")
+            )
+        return value
+
+
+class _Number(forms.Field):
+    """A float as a spreadsheet or JSON writes it; blank is the default. The message for "1,5"
+    says to use a dot."""
+
+    def __init__(self, default: float | None, **kwargs):
+        super().__init__(required=False, **kwargs)
+        self.default = default
+
+    def clean(self, value) -> float | None:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return self.default
+        if isinstance(value, bool):
+            raise ValidationError(_("Enter a number."))
+        try:
+            number = float(value.strip() if isinstance(value, str) else value)
+        except (TypeError, ValueError):
+            shown = str(value).strip()[:30]
+            if (
+                isinstance(value, str)
+                and "," in value
+                and value.replace(",", "", 1).strip().isdigit()
+            ):
+                raise ValidationError(
+                    _("“%(value)s” is not a number: use a dot for decimals.") % {"value": shown}
+                ) from None
+            raise ValidationError(_("“%(value)s” is not a number.") % {"value": shown}) from None
+        if not math.isfinite(number):
+            raise ValidationError(_("Enter a finite number."))
+        return number
+
+
+class _Choice(forms.Field):
+    """One of a TextChoices' values, in any case; blank is the default."""
+
+    def __init__(self, choices, default: str, *, upper: bool, **kwargs):
+        super().__init__(required=False, **kwargs)
+        self.allowed = tuple(choice.value for choice in choices)
+        self.default, self.upper = default, upper
+
+    def clean(self, value) -> str:
+        given = "" if value is None else str(value).strip()
+        if not given:
+            return self.default
+        normalised = given.upper() if self.upper else given.lower()
+        if normalised not in self.allowed:
+            raise ValidationError(
+                _("“%(value)s” is not one of: %(allowed)s.")
+                % {"value": given[:30], "allowed": ", ".join(self.allowed)}
+            )
+        return normalised
+
+
+class _Standards(forms.Field):
+    """Tags as a list, or one cell separated by ; , or |. Blank and repeated tags are dropped."""
+
+    def clean(self, value) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        parts = value if isinstance(value, list | tuple) else _STANDARD_SEPARATORS.split(str(value))
+        tags: list[str] = []
+        problems: list[str] = []
+        for part in parts:
+            tag = str(part).strip().replace("\x00", "")
+            if not tag or tag in tags:
+                continue
+            if len(tag) > STANDARD_MAX_LENGTH:
+                problems.append(
+                    _("“%(tag)s…” is longer than %(limit)s characters.")
+                    % {"tag": tag[:20], "limit": STANDARD_MAX_LENGTH}
+                )
+                continue
+            tags.append(tag)
+        if len(tags) > MAX_STANDARDS:
+            problems.append(_("Use at most %(limit)s tags.") % {"limit": MAX_STANDARDS})
+        if problems:
+            raise ValidationError(problems)
+        return tuple(tags)
+
+
+class _Steps(forms.Field):
+    """Category steps as a list (JSON) or text "-1.2;0.3;1.1" (CSV, form)."""
+
+    def clean(self, value) -> tuple[float, ...]:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return ()
+        if isinstance(value, list | tuple):
+            parts = list(value)
+        elif isinstance(value, str):
+            parts = [part for part in _STEP_SEPARATORS.split(value) if part.strip()]
         else:
-            errors.add(name, _("“%(value)s” is not a number.") % {"value": shown})
-        return default
-    if not math.isfinite(value):
-        errors.add(name, _("Enter a finite number."))
-        return default
-    return value
+            raise ValidationError(_("Give the steps as a list of numbers, like -1.2;0.3;1.1."))
+        steps: list[float] = []
+        for position, part in enumerate(parts, start=1):
+            try:
+                number = _STEP.clean(part)
+            except ValidationError:
+                number = None
+            if number is None:
+                raise ValidationError(
+                    _("Step %(n)s (“%(value)s”) is not a number; separate steps with ;.")
+                    % {"n": position, "value": str(part).strip()[:30]}
+                )
+            if abs(number) > B_LIMIT:
+                raise ValidationError(
+                    _("Step %(n)s must be between -%(l)s and %(l)s.")
+                    % {"n": position, "l": B_LIMIT}
+                )
+            steps.append(number)
+        if len(steps) > MAX_STEPS:
+            raise ValidationError(_("Use at most %(count)s steps.") % {"count": MAX_STEPS})
+        return tuple(steps)
 
 
-_ALLOWED = {
-    choices: tuple(choice.value for choice in choices)
-    for choices in (ItemStatus, IrtModel, ItemKind)
-}
+_STEP = _Number(None)
 
 
-def _choice(raw, name: str, errors: _Errors, choices, default: str, *, upper: bool) -> str:
-    value = "" if raw is None else str(raw).strip()
-    if not value:
-        return default
-    value = value.upper() if upper else value.lower()
-    allowed = _ALLOWED[choices]
-    if value not in allowed:
-        errors.add(
-            name,
-            _("“%(value)s” is not one of: %(allowed)s.")
-            % {"value": str(raw).strip()[:30], "allowed": ", ".join(allowed)},
-        )
-        return default
-    return value
-
-
-def _standards(raw, errors: _Errors) -> tuple[str, ...]:
-    if raw is None:
-        return ()
-    parts = raw if isinstance(raw, list | tuple) else _STANDARD_SEPARATORS.split(str(raw))
-    tags: list[str] = []
-    for part in parts:
-        tag = str(part).strip().replace("\x00", "")
-        if not tag or tag in tags:
-            continue
-        if len(tag) > STANDARD_MAX_LENGTH:
+def _polytomous_check(model, steps, b, status, kind, answer, errors: _Errors):
+    """The steps agree with the model and with the item's scoring; returns the b to keep (a
+    polytomous item's b is the mean of its steps)."""
+    maximum = max_score(kind, answer)
+    if model not in POLYTOMOUS_MODELS:
+        if steps:
             errors.add(
-                "standards",
-                _("“%(tag)s…” is longer than %(limit)s characters.")
-                % {"tag": tag[:20], "limit": STANDARD_MAX_LENGTH},
+                "steps",
+                _("Only GPCM and GRM items have category steps: clear them or choose GPCM or GRM."),
             )
-            continue
-        tags.append(tag)
-    if len(tags) > MAX_STANDARDS:
-        errors.add("standards", _("Use at most %(limit)s tags.") % {"limit": MAX_STANDARDS})
-    return tuple(tags)
+        if maximum > 1:
+            errors.add(
+                "model",
+                _(
+                    "This item gives up to %(max)s points: choose GPCM or GRM (partial credit), or "
+                    "score it right/wrong."
+                )
+                % {"max": maximum},
+            )
+        return b
+    if maximum > 0 and steps and len(steps) != maximum:
+        errors.add(
+            "steps",
+            _("This item scores 0 to %(max)s, so it needs %(max)s steps (it has %(count)s).")
+            % {"max": maximum, "count": len(steps)},
+        )
+    if model == IrtModel.GRM and any(
+        later <= earlier for earlier, later in itertools.pairwise(steps)
+    ):
+        errors.add("steps", _("GRM boundaries must increase from one step to the next."))
+    if not steps:
+        if status in NEEDS_DIFFICULTY:
+            errors.add(
+                "steps",
+                _(
+                    "An active GPCM or GRM item needs its steps. Keep it in pilot until it is "
+                    "calibrated."
+                ),
+            )
+        elif b is not None:
+            errors.add("steps", _("Give the steps of a GPCM or GRM item, not only b."))
+        return None
+    return round(sum(steps) / len(steps), 10)
 
 
 def _options(raw: Mapping, errors: _Errors) -> tuple[tuple[str, str], ...]:
@@ -236,87 +352,6 @@ def _options(raw: Mapping, errors: _Errors) -> tuple[tuple[str, str], ...]:
     return tuple(options)
 
 
-def _steps(raw, errors: _Errors) -> tuple[float, ...]:
-    """Category steps as a list (JSON) or text "-1.2;0.3;1.1" (CSV, form)."""
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        return ()
-    if isinstance(raw, list | tuple):
-        parts = list(raw)
-    elif isinstance(raw, str):
-        parts = [part for part in _STEP_SEPARATORS.split(raw) if part.strip()]
-    else:
-        errors.add("steps", _("Give the steps as a list of numbers, like -1.2;0.3;1.1."))
-        return ()
-    steps: list[float] = []
-    for position, part in enumerate(parts, start=1):
-        local = _Errors()
-        value = _number(part, "steps", local, None)
-        if local or value is None:
-            shown = str(part).strip()[:30]
-            errors.add(
-                "steps",
-                _("Step %(n)s (“%(value)s”) is not a number; separate steps with ;.")
-                % {"n": position, "value": shown},
-            )
-            return ()
-        if abs(value) > B_LIMIT:
-            errors.add(
-                "steps",
-                _("Step %(n)s must be between -%(l)s and %(l)s.") % {"n": position, "l": B_LIMIT},
-            )
-            return ()
-        steps.append(value)
-    if len(steps) > MAX_STEPS:
-        errors.add("steps", _("Use at most %(count)s steps.") % {"count": MAX_STEPS})
-        return ()
-    return tuple(steps)
-
-
-def _polytomous_check(model, steps, b, status, kind, answer, errors: _Errors):
-    """The steps agree with the model and with the item's scoring; returns the b to keep (a
-    polytomous item's b is the mean of its steps)."""
-    maximum = max_score(kind, answer)
-    if model not in POLYTOMOUS_MODELS:
-        if steps:
-            errors.add(
-                "steps",
-                _("Only GPCM and GRM items have category steps: clear them or choose GPCM or GRM."),
-            )
-        if maximum > 1:
-            errors.add(
-                "model",
-                _(
-                    "This item gives up to %(max)s points: choose GPCM or GRM (partial credit), or "
-                    "score it right/wrong."
-                )
-                % {"max": maximum},
-            )
-        return b
-    if maximum > 0 and steps and len(steps) != maximum:
-        errors.add(
-            "steps",
-            _("This item scores 0 to %(max)s, so it needs %(max)s steps (it has %(count)s).")
-            % {"max": maximum, "count": len(steps)},
-        )
-    if model == IrtModel.GRM and any(
-        later <= earlier for earlier, later in itertools.pairwise(steps)
-    ):
-        errors.add("steps", _("GRM boundaries must increase from one step to the next."))
-    if not steps:
-        if status in NEEDS_DIFFICULTY:
-            errors.add(
-                "steps",
-                _(
-                    "An active GPCM or GRM item needs its steps. Keep it in pilot until it is "
-                    "calibrated."
-                ),
-            )
-        elif b is not None:
-            errors.add("steps", _("Give the steps of a GPCM or GRM item, not only b."))
-        return None
-    return round(sum(steps) / len(steps), 10)
-
-
 def _has_options(raw: Mapping) -> bool:
     listed = raw.get("options")
     if isinstance(listed, list | tuple) and listed:
@@ -328,117 +363,172 @@ def _default_key(index: int) -> str:
     return OPTION_KEYS[index] if index < len(OPTION_KEYS) else str(index + 1)
 
 
-def item_values_clean(raw: Mapping) -> tuple[ItemValues | None, dict[str, list[str]]]:
-    """Validate one item's raw values; return (values, {}) or (None, {field: [messages]})."""
-    errors = _Errors()
-    external_id = _text(raw.get("external_id"), "external_id", errors, EXTERNAL_ID_MAX_LENGTH)
-    if external_id and not _EXTERNAL_ID.match(external_id):
-        errors.add(
-            "external_id",
-            _("Use letters, digits and . _ : - only, starting with a letter or digit."),
-        )
-    status = _choice(raw.get("status"), "status", errors, ItemStatus, ItemStatus.DRAFT, upper=False)
-    model = _choice(raw.get("model"), "model", errors, IrtModel, IrtModel.THREE_PL, upper=True)
-    texts = {name: _text(raw.get(name), name, errors, limit) for name, limit in TEXT_LIMITS.items()}
-    standards = _standards(raw.get("standards"), errors)
+class ItemRowForm(forms.Form):
+    """One item's values as they arrive from the editor, a file line or the API. Fields parse
+    one value each; `clean` holds the rules between them (parameters and model, the kind and
+    how it is marked, status). Field names are the CSV columns and JSON keys, so each caller
+    can put a message where its user looks."""
 
-    a = _number(raw.get("a"), "a", errors, 1.0)
-    b = _number(raw.get("b"), "b", errors, None)
-    c = _number(raw.get("c"), "c", errors, 0.0)
-    d = _number(raw.get("d"), "d", errors, 1.0)
-    ses = {name: _number(raw.get(name), name, errors, None) for name in ("se_a", "se_b", "se_c")}
-    if "a" not in errors and not 0 < a <= A_MAX:
-        errors.add("a", _("Discrimination a must be above 0 and at most %(max)s.") % {"max": A_MAX})
-    if "b" not in errors and b is not None and abs(b) > B_LIMIT:
-        errors.add("b", _("Difficulty b must be between -%(l)s and %(l)s.") % {"l": B_LIMIT})
-    polytomous = model in POLYTOMOUS_MODELS
-    steps = _steps(raw.get("steps"), errors)
-    if "b" not in errors and b is None and status in NEEDS_DIFFICULTY and not polytomous:
-        errors.add(
-            "b",
-            _("An active item needs a difficulty b. Keep it in pilot until it is calibrated."),
-        )
-    if "c" not in errors and not 0 <= c < 1:
-        errors.add("c", _("Guessing c must be at least 0 and below 1."))
-    if "d" not in errors and "c" not in errors and not c < d <= 1:
-        errors.add("d", _("Upper asymptote d must be above c and at most 1."))
-    if "model" not in errors and "c" not in errors and "d" not in errors:
-        if polytomous and (c != 0 or d != 1):
-            errors.add(
-                "c" if c != 0 else "d",
-                _("A GPCM or GRM item has no guessing or upper asymptote: set c to 0 and d to 1."),
-            )
-        elif model in (IrtModel.ONE_PL, IrtModel.TWO_PL) and c != 0:
-            errors.add(
-                "c",
-                _("A %(model)s item has no guessing parameter: set c to 0 or choose 3PL.")
-                % {"model": model},
-            )
-        if model != IrtModel.FOUR_PL and d != 1 and not polytomous:
-            errors.add(
-                "d",
-                _("Only a 4PL item has an upper asymptote below 1: set d to 1 or choose 4PL."),
-            )
-    for name, value in ses.items():
-        if name not in errors and value is not None and value < 0:
-            errors.add(name, _("A standard error cannot be negative."))
+    external_id = _Text(EXTERNAL_ID_MAX_LENGTH, pattern=_EXTERNAL_ID)
+    status = _Choice(ItemStatus, ItemStatus.DRAFT, upper=False)
+    model = _Choice(IrtModel, IrtModel.THREE_PL, upper=True)
+    subject = _Text(TEXT_LIMITS["subject"])
+    grade = _Text(TEXT_LIMITS["grade"])
+    content_area = _Text(TEXT_LIMITS["content_area"])
+    standards = _Standards(required=False)
+    a = _Number(1.0)
+    b = _Number(None)
+    c = _Number(0.0)
+    d = _Number(1.0)
+    se_a = _Number(None)
+    se_b = _Number(None)
+    se_c = _Number(None)
+    steps = _Steps(required=False)
+    # Read raw and checked together in clean(): the question, its kind and how it is marked.
+    stem = _Raw(required=False)
+    kind = _Raw(required=False)
+    options = _Raw(required=False)
+    option_a = _Raw(required=False)
+    option_b = _Raw(required=False)
+    option_c = _Raw(required=False)
+    option_d = _Raw(required=False)
+    option_e = _Raw(required=False)
+    option_f = _Raw(required=False)
+    correct_key = _Raw(required=False)
+    answer = _Raw(required=False)
+    answer_value = _Raw(required=False)
+    answer_tolerance = _Raw(required=False)
+    answer_units = _Raw(required=False)
+    answer_unit_required = _Raw(required=False)
+    accepted_answers = _Raw(required=False)
+    case_sensitive = _Raw(required=False)
+    scoring = _Raw(required=False)
+    partial_tolerance = _Raw(required=False)
+    max_points = _Raw(required=False)
 
-    raw_stem = "" if raw.get("stem") is None else str(raw.get("stem"))
-    stem = ""
-    if len(raw_stem) > STEM_MAX_CHARS:
-        errors.add("stem", _("The question is too long."))
-    else:
+    def clean(self):
+        data = self.cleaned_data
+        self._clean_parameters(data)
+        errors = _Errors(self)
+        stem = self._clean_stem(data.get("stem"))
+        kind = self._clean_kind(data.get("kind"))
+        raw = {name: data.get(name) for name in self.fields}
+        if kind in WITH_OPTIONS:
+            options = _options(raw, errors)
+        else:
+            options = ()
+            if _has_options(raw):
+                self.add_error(
+                    "options",
+                    _("A “%(kind)s” item has no options: leave them empty or change the type.")
+                    % {"kind": ItemKind(kind).label},
+                )
+        correct_key, answer = definition_clean(kind, raw, [key for key, _unused in options], errors)
+        if not any(self.has_error(name) for name in ("model", "steps", "b")):
+            data["b"] = _polytomous_check(
+                data.get("model"), data.get("steps", ()), data.get("b"), data.get("status"),
+                kind, answer, errors,
+            )  # fmt: skip
+        if not is_scored(kind, answer) and data.get("status") == ItemStatus.ACTIVE:
+            self.add_error(
+                "status",
+                _("An item that is not scored cannot be active: keep it in pilot or draft."),
+            )
+        data.update(stem=stem, kind=kind, options=options, correct_key=correct_key)
+        data["answer"] = json.dumps(answer, sort_keys=True, ensure_ascii=False)
+        return data
+
+    def _clean_parameters(self, data) -> None:
+        ok = {name: not self.has_error(name) for name in ("model", "a", "b", "c", "d")}
+        a, b, c, d = (data.get(name) for name in ("a", "b", "c", "d"))
+        if ok["a"] and not 0 < a <= A_MAX:
+            self.add_error(
+                "a", _("Discrimination a must be above 0 and at most %(max)s.") % {"max": A_MAX}
+            )
+        if ok["b"] and b is not None and abs(b) > B_LIMIT:
+            self.add_error(
+                "b", _("Difficulty b must be between -%(l)s and %(l)s.") % {"l": B_LIMIT}
+            )
+        polytomous = data.get("model") in POLYTOMOUS_MODELS
+        if ok["b"] and b is None and data.get("status") in NEEDS_DIFFICULTY and not polytomous:
+            self.add_error(
+                "b",
+                _("An active item needs a difficulty b. Keep it in pilot until it is calibrated."),
+            )
+        if ok["c"] and not 0 <= c < 1:
+            self.add_error("c", _("Guessing c must be at least 0 and below 1."))
+            ok["c"] = False
+        if ok["d"] and ok["c"] and not c < d <= 1:
+            self.add_error("d", _("Upper asymptote d must be above c and at most 1."))
+            ok["d"] = False
+        if ok["model"] and ok["c"] and ok["d"]:
+            model = data.get("model")
+            if polytomous and (c != 0 or d != 1):
+                self.add_error(
+                    "c" if c != 0 else "d",
+                    _(
+                        "A GPCM or GRM item has no guessing or upper asymptote: "
+                        "set c to 0 and d to 1."
+                    ),
+                )
+            elif model in (IrtModel.ONE_PL, IrtModel.TWO_PL) and c != 0:
+                self.add_error(
+                    "c",
+                    _("A %(model)s item has no guessing parameter: set c to 0 or choose 3PL.")
+                    % {"model": model},
+                )
+            if model != IrtModel.FOUR_PL and d != 1 and not polytomous:
+                self.add_error(
+                    "d",
+                    _("Only a 4PL item has an upper asymptote below 1: set d to 1 or choose 4PL."),
+                )
+        for name in ("se_a", "se_b", "se_c"):
+            value = data.get(name)
+            if not self.has_error(name) and value is not None and value < 0:
+                self.add_error(name, _("A standard error cannot be negative."))
+
+    def _clean_stem(self, raw) -> str:
+        raw_stem = "" if raw is None else str(raw)
+        if len(raw_stem) > STEM_MAX_CHARS:
+            self.add_error("stem", _("The question is too long."))
+            return ""
         stem = stem_clean(raw_stem)
         if not stem:
-            errors.add("stem", _("Write the question."))
+            self.add_error("stem", _("Write the question."))
         elif images_without_alt(stem):
-            errors.add(
+            self.add_error(
                 "stem",
                 _(
                     "The image in the question needs alt text describing it for students who "
                     "cannot see it."
                 ),
             )
-    kind = _choice(raw.get("kind"), "kind", errors, ItemKind, ItemKind.SINGLE, upper=False)
-    if kind in WITH_OPTIONS:
-        options = _options(raw, errors)
-    else:
-        options = ()
-        if _has_options(raw):
-            errors.add(
-                "options",
-                _("A “%(kind)s” item has no options: leave them empty or change the type.")
-                % {"kind": ItemKind(kind).label},
-            )
-    correct_key, answer = definition_clean(kind, raw, [key for key, _unused in options], errors)
-    if "model" not in errors and "steps" not in errors and "b" not in errors:
-        b = _polytomous_check(model, steps, b, status, kind, answer, errors)
-    if not is_scored(kind, answer) and status == ItemStatus.ACTIVE:
-        errors.add(
-            "status",
-            _("An item that is not scored cannot be active: keep it in pilot or draft."),
-        )
+        return stem
 
-    if errors:
-        return None, dict(errors)
-    return (
-        ItemValues(
-            external_id=external_id,
-            status=status,
-            standards=standards,
-            model=model,
-            a=a,
-            b=b,
-            c=c,
-            d=d,
-            stem=stem,
-            options=options,
-            correct_key=correct_key,
-            kind=kind,
-            answer=json.dumps(answer, sort_keys=True, ensure_ascii=False),
-            steps=steps,
-            **texts,
-            **ses,
-        ),
-        {},
-    )
+    def _clean_kind(self, raw) -> str:
+        try:
+            return _KIND.clean(raw)
+        except ValidationError as error:
+            self.add_error("kind", error)
+            return ItemKind.SINGLE
+
+
+_KIND = _Choice(ItemKind, ItemKind.SINGLE, upper=False)
+_VALUE_FIELDS = tuple(field.name for field in fields(ItemValues))
+
+
+def item_values_clean(raw: Mapping) -> tuple[ItemValues | None, dict[str, list[str]]]:
+    """Validate one item's raw values; return (values, {}) or (None, {field: [messages]})."""
+    form = ItemRowForm(data=_FormData(raw))
+    if not form.is_valid():
+        return None, {name: [str(message) for message in messages]
+                      for name, messages in form.errors.items()}  # fmt: skip
+    return ItemValues(**{name: form.cleaned_data[name] for name in _VALUE_FIELDS}), {}
+
+
+class _FormData(dict):
+    """The raw values as a form's data: a plain mapping whose lists (options, standards) stay
+    lists, unlike a QueryDict's last-value rule."""
+
+    def __init__(self, raw: Mapping):
+        super().__init__(raw.items())
