@@ -23,10 +23,14 @@ EXTERNAL_ID_MAX = 64
 CONTENT_AREA_MAX = 80
 # Tags like "dreamseed:b=-0.3" carry our fields through Moodle (see IMPORT_FORMAT.md).
 DREAMSEED_TAG_PREFIX = "dreamseed:"
+# Flat fields as a CSV line has them: item metadata and parameters, and the partial-credit rules
+# of the item's answer (scoring, partial_tolerance, max_points), which Moodle only approximates.
 DREAMSEED_FIELDS = (
     "status", "model", "a", "b", "c", "d", "se_a", "se_b", "se_c", "subject", "grade",
+    "scoring", "partial_tolerance", "max_points",
 )  # fmt: skip
-DREAMSEED_LIST_FIELDS = {"standard": "standards"}
+# Repeated tags, in order: one per standard, one per GPCM/GRM category step.
+DREAMSEED_LIST_FIELDS = {"standard": "standards", "step": "steps"}
 
 # Moodle's text formats, by the names each file format uses.
 HTML, MOODLE_AUTO, PLAIN, MARKDOWN = "html", "moodle", "plain", "markdown"

@@ -19,6 +19,7 @@ from defusedxml.ElementTree import DefusedXMLParser
 from django.utils.translation import gettext as _
 
 from dreamseed.itembank.formats.moodle import (
+    DREAMSEED_TAG_PREFIX,
     HTML,
     MARKDOWN,
     MOODLE_AUTO,
@@ -160,6 +161,7 @@ class _Reader:
         self.ids = NameIds()
         self.pending: list[tuple[ForeignQuestion, str]] = []  # (question, name) awaiting an id
         self.lines: dict[Element, int] = {}
+        self.rubric = False  # the question's tags say it is marked with a rubric
 
     # --- Each child of <quiz> --------------------------------------------------------------
 
@@ -185,13 +187,14 @@ class _Reader:
                 % {"type": label[:60]},
             )
             return
+        tags = [_text(tag) for tag in element.findall("tags/tag")]
+        self.rubric = f"{DREAMSEED_TAG_PREFIX}scoring=rubric" in tags
         read = getattr(self, f"read_{qtype}")
         fields = read(element, line)
         if fields is None:
             return
         name = _text(element.find("name"))
         idnumber = (element.findtext("idnumber") or "").strip()
-        tags = [_text(tag) for tag in element.findall("tags/tag")]
         raw = raw_item(
             external_id=idnumber,
             content_area=self.content_area,
@@ -417,7 +420,7 @@ class _Reader:
             text = _text(answer)
             if fraction >= FULL_MARK and text and text not in accepted:
                 accepted.append(text)
-        if not accepted:
+        if not accepted and not self.rubric:  # a rubric item is marked by the teacher
             self.found.add(
                 line,
                 self.number,

@@ -251,3 +251,82 @@ def test_an_image_without_alt_text_is_a_problem_of_its_question(client_for, alph
     (problem,) = response.context["plan"].problems
     assert str(problem).startswith("Item 1 (line 14), field 'stem':")
     assert "alt" in str(problem).lower()
+
+
+# --- Round trip ----------------------------------------------------------------------------------
+
+ABC = [
+    {"key": "A", "text": "alpha"},
+    {"key": "B", "text": "<em>beta</em>"},
+    {"key": "C", "text": "γ"},
+]
+CALIBRATED = {"status": "active", "model": "3PL", "a": 1.2345678901234567, "b": -0.3, "c": 0.2}
+
+
+def _source_rows(image_url: str) -> list[dict]:
+    """One item of every kind, partial-credit ones included, as a JSON import file."""
+    return [
+        {**CALIBRATED, "external_id": "RT-single", "kind": "single", "content_area": "Fractions",
+         "subject": "Mathematics", "grade": "5", "standards": ["5.NF.A.1", "fractions"],
+         "se_a": 0.11, "stem": f'<p>Which is $a&lt;b$? <img src="{image_url}" alt="a dot"></p>',
+         "options": ABC, "correct_key": "B"},
+        {**CALIBRATED, "external_id": "RT:multi", "kind": "multiple", "content_area": "Fractions",
+         "stem": "<p>Pick <em>two</em></p>", "options": ABC, "answer": {"keys": ["A", "C"]}},
+        {**CALIBRATED, "external_id": "RT-tf", "kind": "truefalse", "stem": "<p>2 is even.</p>",
+         "correct_key": "F"},
+        {**CALIBRATED, "external_id": "RT-num", "kind": "numeric", "stem": "<p>Length?</p>",
+         "answer": {"value": 3.5, "tolerance": 0.05, "units": ["cm"], "unit_required": True}},
+        {**CALIBRATED, "external_id": "RT-text", "kind": "text", "stem": "<p>Capital?</p>",
+         "answer": {"accepted": ["Paris", "the city of *"], "case_sensitive": True}},
+        {**CALIBRATED, "external_id": "RT-order", "kind": "ordering", "stem": "<p>Order</p>",
+         "options": ABC, "answer": {"order": ["A", "B", "C"]}},
+        {"external_id": "RT-essay", "kind": "extended", "status": "pilot", "stem": "<p>Essay</p>",
+         "content_area": "Writing"},
+        {"external_id": "RT-gpcm", "status": "active", "model": "GPCM", "a": 0.9,
+         "kind": "multiple", "stem": "<p>Partial</p>", "options": ABC, "steps": [-0.5, 0.7],
+         "answer": {"keys": ["A", "C"], "scoring": "partial"}},
+        {"external_id": "RT-grm", "status": "active", "model": "GRM", "a": 1.1, "kind": "numeric",
+         "stem": "<p>Value?</p>", "steps": [-1.25, 1.5],
+         "answer": {"value": 10.0, "tolerance": 0.1, "partial_tolerance": 1.0, "units": [],
+                    "unit_required": False}},
+        {"external_id": "RT-rubric", "status": "pilot", "model": "GPCM", "kind": "text",
+         "stem": "<p>Explain briefly</p>",
+         "answer": {"accepted": [], "case_sensitive": False, "scoring": "rubric",
+                    "max_points": 3}},
+    ]  # fmt: skip
+
+
+def test_a_moodle_xml_export_imports_into_a_fresh_school_unchanged(
+    client_for, alpha_teacher, beta_teacher, media_root
+):
+    import io
+    import json
+
+    from PIL import Image
+
+    from dreamseed.itembank import media, services
+    from dreamseed.itembank.formats.moodlexml_export import export_moodle_xml
+    from dreamseed.itembank.import_export import item_export_row
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (3, 2), "blue").save(buffer, "PNG")
+    with in_schema(alpha_teacher.schema_name):
+        image_url = media.image_save(buffer.getvalue(), "png")
+        plan = services.item_import_text(
+            text=json.dumps({"items": _source_rows(image_url)}), fmt="json", user=None
+        )
+        assert plan.is_valid, [str(problem) for problem in plan.problems]
+        items = Item.objects.select_related("current_version").order_by("content_area", "id")
+        before = {item.external_id: item_export_row(item) for item in items}
+        xml = "".join(export_moodle_xml(items))
+
+    client = client_for(beta_teacher)
+    _preview, done = _confirm(client, _upload(client, xml, "bank.xml"))
+    assert f"{len(before)} new items" in done.text
+    with in_schema(beta_teacher.schema_name):
+        after = {
+            item.external_id: item_export_row(item)
+            for item in Item.objects.select_related("current_version")
+        }
+        assert media.image_open(image_url.rsplit("/", 1)[1]) is not None  # stored at beta too
+    assert after == before
