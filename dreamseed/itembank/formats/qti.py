@@ -14,6 +14,7 @@ its place: ``imsmanifest.xml, resource 'item3': ...`` or ``items/q7.xml line 12,
 """
 
 import hashlib
+import json
 import math
 import posixpath
 import re
@@ -76,6 +77,7 @@ FALSE_WORDS = {"false", "no", "wrong", "incorrect", "faux", "falso", "falsch", "
 FALSE_WORDS |= {"onjuist", "거짓", "아니오", "틀림", "f"}
 BLANK = "_____"
 _SPACES = re.compile(r"\s+")
+_OPTION_KEY = re.compile(r"^[A-Z0-9]{1,4}$")
 _EXTERNAL_ID_BAD = re.compile(r"[^A-Za-z0-9._:-]+")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 EXTERNAL_ID_MAX = 64
@@ -379,7 +381,7 @@ def _block_content(element, context: _Context) -> str:
 
     def flush():
         html = "".join(run).strip()
-        if html:
+        if html and html != BLANK:  # an answer box on a line of its own is no blank to fill
             parts.append(f"<p>{html}</p>")
         run.clear()
 
@@ -452,7 +454,7 @@ def _paragraph(element, context: _Context, inline: bool) -> str:
         content = _block_content(element, context)
     else:
         content = _inner(element, context, True).strip()
-        content = f"<p>{content}</p>" if content else ""
+        content = f"<p>{content}</p>" if content and content != BLANK else ""
     if _local(element) in ("h1", "h2", "h3", "h4", "h5", "h6") and content.startswith("<p>"):
         content = "<p><strong>" + content[3:-4] + "</strong></p>"
     return content
@@ -630,7 +632,17 @@ def _problem(context: _Context, element, message: str) -> _Problem:
     return _Problem(context.document.where(element), message)
 
 
-def _choice_answer(raw, interaction, declaration, context: _Context) -> None:
+def _option_keys(choices: list[tuple[str, str]]) -> dict[str, str]:
+    """Our option key for each choice identifier: the identifier itself when every one is a
+    key already (A, B, C... as our own export and many tools write them; the order of the
+    options is kept as it is), else A, B, C... in document order."""
+    identifiers = [identifier for identifier, _text in choices]
+    if all(_OPTION_KEY.match(i) for i in identifiers) and len(set(identifiers)) == len(choices):
+        return {identifier: identifier for identifier in identifiers}
+    return {identifier: OPTION_KEYS[index] for index, identifier in enumerate(identifiers)}
+
+
+def _choice_answer(raw, interaction, declaration, context: _Context, kind_hint: str) -> None:
     choices = _choices(interaction, context)
     if len(choices) > len(OPTION_KEYS):
         raise _problem(
@@ -639,7 +651,7 @@ def _choice_answer(raw, interaction, declaration, context: _Context) -> None:
             _("it has %(count)s choices; at most %(limit)s are supported.")
             % {"count": len(choices), "limit": len(OPTION_KEYS)},
         )
-    keys = {identifier: OPTION_KEYS[index] for index, (identifier, _t) in enumerate(choices)}
+    keys = _option_keys(choices)
     correct = _values(declaration)
     if not correct:
         correct = [key for key, value, _s in _map_entries(declaration) if value > 0]
@@ -662,9 +674,11 @@ def _choice_answer(raw, interaction, declaration, context: _Context) -> None:
             _SPACES.sub(" ", re.sub(r"<[^>]+>", "", text)).strip().casefold()
             for _i, text in choices
         ]
-        if len(choices) == 2 and words[0] in TRUE_WORDS and words[1] in FALSE_WORDS:
+        looks_true_false = words[0] in TRUE_WORDS and words[1] in FALSE_WORDS if words else False
+        if len(choices) == 2 and (kind_hint == "truefalse" or (not kind_hint and looks_true_false)):
+            # The true statement is the first choice (our export writes T then F).
             raw["kind"] = "truefalse"
-            raw["correct_key"] = "T" if keys[correct[0]] == "A" else "F"
+            raw["correct_key"] = "T" if correct[0] == choices[0][0] else "F"
             raw["options"] = []
             raw["answer"] = {}
             return
@@ -675,7 +689,7 @@ def _choice_answer(raw, interaction, declaration, context: _Context) -> None:
         raw["kind"] = "multiple"
         raw["correct_key"] = ""
         raw["answer"] = {"keys": sorted({keys[value] for value in correct})}
-    raw["options"] = [{"key": OPTION_KEYS[i], "text": text} for i, (_k, text) in enumerate(choices)]
+    raw["options"] = [{"key": keys[identifier], "text": text} for identifier, text in choices]
 
 
 def _order_answer(raw, interaction, declaration, context: _Context) -> None:
@@ -687,7 +701,7 @@ def _order_answer(raw, interaction, declaration, context: _Context) -> None:
             _("it has %(count)s choices; at most %(limit)s are supported.")
             % {"count": len(choices), "limit": len(OPTION_KEYS)},
         )
-    keys = {identifier: OPTION_KEYS[index] for index, (identifier, _t) in enumerate(choices)}
+    keys = _option_keys(choices)
     correct = _values(declaration)
     if sorted(correct) != sorted(keys):
         raise _problem(
@@ -697,7 +711,7 @@ def _order_answer(raw, interaction, declaration, context: _Context) -> None:
         )
     raw["kind"] = "ordering"
     raw["correct_key"] = ""
-    raw["options"] = [{"key": OPTION_KEYS[i], "text": text} for i, (_k, text) in enumerate(choices)]
+    raw["options"] = [{"key": keys[identifier], "text": text} for identifier, text in choices]
     raw["answer"] = {"order": [keys[value] for value in correct]}
 
 
@@ -796,11 +810,21 @@ def _entry_answer(raw, interaction, declaration, context: _Context) -> None:
     raw["options"] = []
 
 
-def _metadata(raw: dict, elements: list) -> None:
-    """DreamSeed's own metadata (see QTI_METADATA): IRT parameters, status and classification."""
-    item = next((e for e in elements if e.tag == f"{{{DREAMSEED_NS}}}item"), None)
+def _metadata(raw: dict, item) -> None:
+    """DreamSeed's own metadata (see QTI_METADATA, written by our QTI export): the exact id,
+    IRT parameters, status, classification, and the answer object with its scoring rules."""
     if item is None:
         return
+    if item.get("external-id"):
+        raw["external_id"] = item.get("external-id")
+    answer = item.find(f"{{{DREAMSEED_NS}}}answer")
+    if answer is not None and (answer.text or "").strip():
+        try:
+            given = json.loads(answer.text)
+        except ValueError:
+            given = None
+        if isinstance(given, dict):
+            raw["answer"] = given
     irt = item.find(f"{{{DREAMSEED_NS}}}irt")
     for name in ("subject", "grade", "content-area"):
         value = item.get(name)
@@ -823,6 +847,8 @@ def _metadata(raw: dict, elements: list) -> None:
         value = irt.get(name)
         if value not in (None, ""):
             raw[name.replace("-", "_")] = value
+    if (irt.get("steps") or "").strip():  # GPCM / GRM category steps
+        raw["steps"] = irt.get("steps").split()
 
 
 def _stimulus(reference, context: _Context) -> str:
@@ -893,8 +919,12 @@ def _item_read(document: _Document, context: _Context, manifest_metadata: list) 
     # No status: a new item is a draft (its difficulty is unknown) and an existing one keeps its
     # own, unless the package carries our metadata.
     raw: dict = {"external_id": external_id_from(identifier)}
+    tag = f"{{{DREAMSEED_NS}}}item"
+    found = [e for e in manifest_metadata if e.tag == tag] or [e for e in root.iter(tag)]
+    metadata = found[0] if found else None
+    kind_hint = (metadata.get("kind") or "") if metadata is not None else ""
     if name == "choiceInteraction":
-        _choice_answer(raw, interaction, declaration, context)
+        _choice_answer(raw, interaction, declaration, context, kind_hint)
     elif name == "orderInteraction":
         _order_answer(raw, interaction, declaration, context)
     elif name == "textEntryInteraction":
@@ -903,8 +933,7 @@ def _item_read(document: _Document, context: _Context, manifest_metadata: list) 
         raw.update(kind="extended", correct_key="", options=[], answer={})
     passages = [_stimulus(ref, context) for ref in _children(root, "assessmentStimulusRef")]
     raw["stem"] = "".join(passages) + _paragraph(body, context, False).strip()
-    own = [e for e in root.iter() if _namespace(e) == DREAMSEED_NS]
-    _metadata(raw, manifest_metadata or own)
+    _metadata(raw, metadata)
     return QtiItem(document.name, "", raw, title=(_attr(root, "title") or "").strip())
 
 

@@ -10,6 +10,7 @@ import pytest
 from dreamseed.itembank.formats import qti
 from dreamseed.itembank.formats.qti import QtiPackageError, qti_package_read
 from dreamseed.itembank.sanitize import stem_clean
+from dreamseed.itembank.validation import item_values_clean
 
 FIXTURES = Path(__file__).parent / "fixtures"
 QTI21_NS = "http://www.imsglobal.org/xsd/imsqti_v2p1"
@@ -544,3 +545,77 @@ def test_a_shared_stimulus_comes_before_the_question(qti30):
         f'<em>mouth</em>.</p><p><img src="{qti.media.image_url(triangle, "png")}" '
         'alt="A river delta"></p><p>Where does a river end?</p>'
     )
+
+
+def _with_metadata(item_xml: str, metadata: str) -> qti.QtiPackage:
+    resource = (
+        '<resource identifier="item1" type="imsqti_item_xmlv3p0" href="items/q1.xml">'
+        f'<metadata><ds:item xmlns:ds="https://dreamseed.org/xsd/qti-metadata/v1" {metadata}'
+        '</metadata><file href="items/q1.xml"/></resource>'
+    )
+    manifest_xml = (
+        '<manifest xmlns="http://www.imsglobal.org/xsd/imscp_v1p1" identifier="M">'
+        f"<resources>{resource}</resources></manifest>"
+    )
+    return qti_package_read(zip_files({"imsmanifest.xml": manifest_xml, "items/q1.xml": item_xml}))
+
+
+def test_our_metadata_gives_the_exact_id_answer_and_partial_credit_steps():
+    """What our QTI export writes (see formats/qti_export.py) comes back exactly: the external
+    id the QTI identifier could not hold, the answer object with its scoring rule, GPCM steps."""
+    item = """<qti-assessment-item xmlns="http://www.imsglobal.org/xsd/imsqtiasi_v3p0"
+        identifier="Q_7" title="Primes">
+      <qti-response-declaration identifier="RESPONSE" cardinality="multiple" base-type="identifier">
+        <qti-correct-response><qti-value>A</qti-value><qti-value>C</qti-value></qti-correct-response>
+      </qti-response-declaration>
+      <qti-item-body><qti-choice-interaction response-identifier="RESPONSE" max-choices="0">
+        <qti-prompt>Which are prime?</qti-prompt>
+        <qti-simple-choice identifier="A">2</qti-simple-choice>
+        <qti-simple-choice identifier="B">4</qti-simple-choice>
+        <qti-simple-choice identifier="C">5</qti-simple-choice>
+      </qti-choice-interaction></qti-item-body>
+    </qti-assessment-item>"""
+    package = _with_metadata(
+        item,
+        'external-id="Q 7/b" kind="multiple" status="active" subject="Math">'
+        '<ds:irt model="GPCM" a="1.1" b="0.25" steps="-0.5 1.0"/>'
+        '<ds:answer>{"keys": ["A", "C"], "scoring": "partial"}</ds:answer></ds:item>',
+    )
+    raw = package.items[0].raw
+    assert raw["external_id"] == "Q 7/b"
+    assert raw["answer"] == {"keys": ["A", "C"], "scoring": "partial"}
+    assert (raw["model"], raw["steps"], raw["status"]) == ("GPCM", ["-0.5", "1.0"], "active")
+    values, errors = item_values_clean({**raw, "external_id": "Q7b"})
+    assert errors == {}
+    assert (values.kind, values.steps, values.b) == ("multiple", (-0.5, 1.0), 0.25)
+
+
+def test_our_metadata_keeps_a_yes_no_single_choice_single():
+    item = choice_item(choices=[("A", "Yes"), ("B", "No")], correct="B")
+    assert read_one(item).items[0].raw["kind"] == "truefalse"  # a foreign package: guessed
+    raw = _with_metadata(item, 'kind="single"></ds:item>').items[0].raw
+    assert (raw["kind"], raw["correct_key"]) == ("single", "B")
+
+
+def test_choice_identifiers_that_are_keys_stay_keys_in_their_order():
+    item = f"""<assessmentItem xmlns="{QTI21_NS}" identifier="o" title="o">
+      <responseDeclaration identifier="R" cardinality="ordered" baseType="identifier">
+        <correctResponse><value>A</value><value>C</value><value>B</value></correctResponse>
+      </responseDeclaration>
+      <itemBody><orderInteraction responseIdentifier="R">
+        <simpleChoice identifier="C">third</simpleChoice>
+        <simpleChoice identifier="A">first</simpleChoice>
+        <simpleChoice identifier="B">second</simpleChoice>
+      </orderInteraction></itemBody></assessmentItem>"""
+    raw = read_one(item).items[0].raw
+    assert [option["key"] for option in raw["options"]] == ["C", "A", "B"]
+    assert raw["answer"] == {"order": ["A", "C", "B"]}
+
+
+def test_an_answer_box_on_its_own_line_adds_no_blank():
+    item = f"""<assessmentItem xmlns="{QTI21_NS}" identifier="t" title="t">
+      <responseDeclaration identifier="R" cardinality="single" baseType="string">
+        <correctResponse><value>Paris</value></correctResponse></responseDeclaration>
+      <itemBody><p>Capital of France?</p><p><textEntryInteraction responseIdentifier="R"/></p>
+      </itemBody></assessmentItem>"""
+    assert stem_clean(read_one(item).items[0].raw["stem"]) == "<p>Capital of France?</p>"
