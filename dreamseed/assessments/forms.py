@@ -289,3 +289,19 @@ class AccommodationForm(forms.ModelForm):
         if value > 5:
             raise ValidationError(_("At most 5 extra attempts."))
         return value
+
+
+class MarkForm(forms.Form):
+    """Points a teacher gives one rubric-marked answer (the range is checked against the item by
+    services.attempt_mark)."""
+
+    attempt = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    points = forms.IntegerField(
+        label=_("Points"),
+        min_value=0,
+        error_messages={
+            "required": _("Enter the points for this answer."),
+            "invalid": _("Enter the points as a whole number."),
+            "min_value": _("Points cannot be negative."),
+        },
+    )

@@ -282,6 +282,13 @@ class Attempt(models.Model):
     # Points (0..the version's max_score; 0 or 1 for right/wrong items); None while a teacher
     # has to mark the answer (rubric items) and for answers never scored.
     score = models.PositiveSmallIntegerField(_("points"), null=True, blank=True)
+    # Who gave a rubric item's points, and when (services.attempt_mark). No index: every answer
+    # would maintain it, and nothing looks attempts up by their marker.
+    marked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+", db_index=False,
+    )  # fmt: skip
+    marked_at = models.DateTimeField(null=True, blank=True)
     response_time_ms = models.PositiveIntegerField(null=True, blank=True)
     # Parameters used to score this answer (an accepted recalibration changes the bank, not
     # sessions already running or finished).

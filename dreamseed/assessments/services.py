@@ -33,6 +33,7 @@ schema-independent) and skips model save signals: ExamSession and Attempt must h
 receiver that the answer path needs (also checked by test_answer_path_guards.py).
 """
 
+import dataclasses
 import functools
 import math
 import random
@@ -629,6 +630,61 @@ def sessions_next_due(*, now=None):
 
 
 # --- Teacher actions ---------------------------------------------------------------------------
+
+
+def attempt_mark(*, assignment: Assignment, attempt_id: int, points: int, marked_by, now=None):
+    """Give a rubric-marked answer its points (0..the item's maximum) and score the session
+    again with it. Returns the session. Attempt.DoesNotExist for an attempt outside
+    `assignment`; SessionError for an answer marked automatically or points out of range.
+
+    The session row is locked and rewritten, so an answer in flight for the same session is
+    judged again against the new history (its row version changed)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        attempt = (
+            Attempt.objects.select_related("item_version")
+            .select_for_update(of=("self",))
+            .get(pk=attempt_id, session__assignment=assignment)
+        )
+        version = attempt.item_version
+        if not version.is_teacher_marked:
+            raise SessionError(_("This answer is marked automatically; it has no rubric points."))
+        if not 0 <= points <= version.max_score:
+            raise SessionError(_("Give between 0 and %(max)s points.") % {"max": version.max_score})
+        session = (
+            ExamSession.objects.select_related("assignment__assessment", "student")
+            .select_for_update(of=("self",))
+            .get(pk=attempt.session_id)
+        )
+        attempt.score = points
+        attempt.correct = points >= version.max_score
+        attempt.marked_by = marked_by
+        attempt.marked_at = now
+        attempt.save(update_fields=["score", "correct", "marked_by", "marked_at"])
+        answers = [Answered.from_row(row) for row in session.history]
+        for position, answer in enumerate(answers):
+            if answer.item_id == attempt.item_id:
+                answers[position] = dataclasses.replace(
+                    answer, score=points, correct=attempt.correct, partial=True
+                )
+        session.history = [answer.as_row() for answer in answers]
+        session_rescore(session, answers)
+        session.save(update_fields=["history", "theta", "standard_error", "score", "n_items"])
+    if session.is_finished:
+        _notify_finished(session.pk)  # the grade sent to the LMS changes with the marks
+    return session
+
+
+def session_rescore(session: ExamSession, answers: list[Answered]) -> None:
+    """Estimate theta again from the scored answers, with the parameters each was given under
+    (after a teacher marked an answer); a session with no scored answer keeps its estimate."""
+    assessment = session.assignment.assessment
+    scored = [a for a in answers if not a.is_pilot and not a.rapid and not a.waiting]
+    session.n_items = len(scored)
+    if not scored:
+        return
+    session.theta, session.standard_error = _estimate_from_snapshots(assessment.estimator, scored)
+    session.score = assessment.scale_score(session.theta)
 
 
 def session_pause(*, session: ExamSession, now=None) -> None:

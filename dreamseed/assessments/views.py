@@ -20,11 +20,24 @@ from dreamseed.accounts.permissions import staff_required, student_required
 from dreamseed.assessments import selectors
 from dreamseed.assessments.charts import assignment_distribution_svg, session_trajectory_svg
 from dreamseed.assessments.engagement import progress_with_engagement, session_engagement
-from dreamseed.assessments.forms import PRESETS, AccommodationForm, AssessmentForm, AssignForm
-from dreamseed.assessments.models import Accommodation, Assignment, SessionStatus, score_band
+from dreamseed.assessments.forms import (
+    PRESETS,
+    AccommodationForm,
+    AssessmentForm,
+    AssignForm,
+    MarkForm,
+)
+from dreamseed.assessments.models import (
+    Accommodation,
+    Assignment,
+    Attempt,
+    SessionStatus,
+    score_band,
+)
 from dreamseed.assessments.pools import pool_items_query, version_for_display
 from dreamseed.assessments.services import (
     SessionError,
+    attempt_mark,
     session_answer,
     session_pause,
     session_read,
@@ -234,6 +247,55 @@ def assignment_results(request, pk):
         "chart": assignment_distribution_svg(assignment=assignment, sessions=sessions),
     }
     return render(request, "assessments/assignment_results.html", context)
+
+
+@staff_required
+def assignment_marking(request, pk):
+    """The answers of rubric items waiting for points; a teacher enters them one by one."""
+    assignment = selectors.assignment_get_for_staff(user=request.user, pk=pk)
+    problem, problem_attempt, status = "", None, 200
+    if request.method == "POST":
+        form = MarkForm(request.POST)
+        if form.is_valid():
+            try:
+                session = attempt_mark(
+                    assignment=assignment,
+                    attempt_id=form.cleaned_data["attempt"],
+                    points=form.cleaned_data["points"],
+                    marked_by=request.user,
+                )
+            except Attempt.DoesNotExist as missing:
+                raise Http404 from missing
+            except SessionError as error:
+                problem, status = error.messages[0], 400
+                problem_attempt = form.cleaned_data["attempt"]
+            else:
+                messages.success(
+                    request,
+                    _("Marked. %(student)s's score is now %(score)s.")
+                    % {
+                        "student": session.student.get_full_name() or session.student.username,
+                        "score": f"{session.score:.0f}" if session.score is not None else "—",
+                    },
+                )
+                return redirect("assessments:marking", pk=assignment.pk)
+        else:
+            problem = next(iter(form.errors.values()))[0]
+            problem_attempt = form.data.get("attempt")
+            status = 400
+    waiting = list(selectors.marking_waiting(assignment=assignment))
+    return render(
+        request,
+        "assessments/assignment_marking.html",
+        {
+            "assignment": assignment,
+            "assessment": assignment.assessment,
+            "waiting": waiting,
+            "problem": problem,
+            "problem_attempt": str(problem_attempt or ""),
+        },
+        status=status,
+    )
 
 
 @staff_required

@@ -45,9 +45,9 @@ def _answer(world, student, session_id, choice):
     )  # fmt: skip
 
 
-def _engine_estimate(session):
-    """The estimate recomputed from the attempts alone, with the engine's own functions."""
-    attempts = list(session.attempts.select_related("item").order_by("position"))
+def _engine_estimate(attempts):
+    """The estimate recomputed from scored attempts alone, with the engine's own functions."""
+    attempts = list(attempts.select_related("item").order_by("position"))
     models = [a.item.model if a.item.steps else "4PL" for a in attempts]
     thresholds = [list(a.item.steps) or [a.b] for a in attempts]
     bank = make_bank([a.a for a in attempts], thresholds, models,
@@ -88,7 +88,7 @@ def test_a_mixed_pool_scores_partial_answers_in_points(world):
                 assert rows[attempt.item_id][8] == attempt.score
                 assert rows[attempt.item_id][9] == "GPCM" and len(rows[attempt.item_id][10]) == 2
         # Engine agreement: the session's theta is the polytomous EAP of its answers.
-        theta, se = _engine_estimate(session)
+        theta, se = _engine_estimate(session.attempts.all())
         assert session.theta == pytest.approx(theta, abs=1e-6)
         assert session.standard_error == pytest.approx(se, abs=1e-6)
 
