@@ -31,6 +31,7 @@ from dreamseed.itembank.import_export import (
     import_upload_check,
     item_merge_values,
 )
+from dreamseed.itembank.kinds import ItemKind
 from dreamseed.itembank.models import Item, ItemStatistics
 from dreamseed.itembank.validation import item_values_clean
 
@@ -60,11 +61,34 @@ class OptionSerializer(serializers.Serializer):
 
 class ItemSerializer(serializers.ModelSerializer):
     """An item with its current content. Writes accept the same fields; `options` may also be
-    given as `option_a` .. `option_f`."""
+    given as `option_a` .. `option_f`, and `answer` as the flat fields of a CSV line
+    (answer_value, answer_tolerance, answer_units, answer_unit_required, accepted_answers,
+    case_sensitive). A 400 body names each field with its messages."""
 
+    kind = serializers.ChoiceField(
+        source="current_version.kind",
+        choices=ItemKind.choices,
+        help_text="How the item is answered and marked; single when left out.",
+    )
     stem = serializers.CharField(source="current_version.stem")
     options = OptionSerializer(source="current_version.options", many=True)
-    correct_key = serializers.CharField(source="current_version.correct_key")
+    correct_key = serializers.CharField(
+        source="current_version.correct_key",
+        help_text='The key of a single-choice item, "T" or "F" for true/false, else "".',
+    )
+    answer = serializers.JSONField(
+        source="current_version.answer",
+        help_text=(
+            'What marks the other kinds: {"keys": [..]} (multiple), {"order": [..]} '
+            '(ordering), {"value", "tolerance", "units", "unit_required"} (numeric), '
+            '{"accepted": [..], "case_sensitive"} (text), {} otherwise.'
+        ),
+    )
+    answer_display = serializers.CharField(
+        source="current_version.answer_display",
+        read_only=True,
+        help_text="The right answer in words, as the item page shows it.",
+    )
     version = serializers.IntegerField(source="current_version.number", read_only=True)
     statistics = serializers.SerializerMethodField()
 
@@ -72,8 +96,9 @@ class ItemSerializer(serializers.ModelSerializer):
         model = Item
         fields = [
             "id", "external_id", "status", "subject", "grade", "content_area", "standards",
-            "model", "a", "b", "c", "d", "se_a", "se_b", "se_c", "version", "stem", "options",
-            "correct_key", "statistics", "created", "updated",
+            "model", "a", "b", "c", "d", "se_a", "se_b", "se_c", "version", "kind", "stem",
+            "options", "correct_key", "answer", "answer_display", "statistics", "created",
+            "updated",
         ]  # fmt: skip
         read_only_fields = ["id", "created", "updated"]
 
@@ -136,6 +161,7 @@ FILTER_PARAMETERS = [
         ("grade", "Exact grade"),
         ("tag", "Content area or standard"),
         ("status", "draft, pilot, active or retired"),
+        ("kind", "single, multiple, truefalse, numeric, text, ordering or extended"),
         ("b_min", "Lowest difficulty"),
         ("b_max", "Highest difficulty"),
         ("sort", "id, b, -b, p, n or updated"),

@@ -1,3 +1,5 @@
+import re
+
 from django import forms
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
@@ -12,14 +14,64 @@ from dreamseed.itembank.calibration_runs import (
     min_responses_error,
 )
 from dreamseed.itembank.import_export import IMPORT_MAX_BYTES, import_upload_check
-from dreamseed.itembank.models import CALIBRATION_MODELS, IrtModel, Item, ItemStatus
-from dreamseed.itembank.sanitize import option_source, stem_source
+from dreamseed.itembank.kinds import (
+    TRUE_FALSE_KEYS,
+    WITH_OPTIONS,
+    ItemKind,
+    definition_clean,
+    true_false_label,
+)
+from dreamseed.itembank.models import CALIBRATION_MODELS, IrtModel, Item, ItemStatus, ItemVersion
+from dreamseed.itembank.sanitize import option_clean, option_source, stem_clean, stem_source
 from dreamseed.itembank.selectors import ITEM_SORTS, ItemFilters
-from dreamseed.itembank.validation import OPTION_FIELDS, OPTION_KEYS, item_values_clean
+from dreamseed.itembank.validation import (
+    OPTION_FIELDS,
+    OPTION_KEYS,
+    OPTION_MAX_CHARS,
+    STEM_MAX_CHARS,
+    item_values_clean,
+)
+
+# The editor's own names for how single, multiple and true/false items are marked: a radio
+# group, checkboxes and a true/false pair cannot share one name (option F and False would
+# collide). item_values_clean reports all three as `correct_key`; the form puts the message
+# on the field the author used.
+_KEY_FIELD_BY_KIND = {
+    ItemKind.SINGLE: "correct_key",
+    ItemKind.MULTIPLE: "correct_keys",
+    ItemKind.TRUE_FALSE: "truefalse_key",
+    ItemKind.ORDERING: "option_a",
+}
+_UNIT_SEPARATORS = re.compile(r"[;,|\n]")
+_METADATA_FIELDS = (
+    "external_id", "status", "subject", "grade", "content_area", "standards", "model",
+    "a", "b", "c", "d",
+)  # fmt: skip
+
+
+class _Problems(dict):
+    """The error collector kinds.definition_clean writes to (for the live preview)."""
+
+    def add(self, field: str, message: str) -> None:
+        self.setdefault(field, []).append(str(message))
+
+
+def _number_text(value) -> str:
+    if value is None:
+        return ""
+    number = float(value)
+    return str(int(number)) if number.is_integer() and abs(number) < 1e15 else repr(number)
 
 
 def _number_input(**attrs):
     return forms.NumberInput(attrs={"step": "any", "inputmode": "decimal", **attrs})
+
+
+class _KeysField(forms.MultipleChoiceField):
+    """Checkboxes whose empty values (from a form copied field by field) mean nothing."""
+
+    def to_python(self, value):
+        return [key for key in super().to_python(value) if key]
 
 
 class ItemForm(forms.Form):
@@ -43,11 +95,79 @@ class ItemForm(forms.Form):
             "<sup>, lists and images from this site."
         ),
     )
+    kind = forms.ChoiceField(
+        label=_("Question type"),
+        required=False,  # an editor page from before the types existed posts none: single
+        choices=ItemKind.choices,
+        initial=ItemKind.SINGLE,
+        widget=forms.Select(attrs={"data-kind-select": "", "data-preview-source": ""}),
+        help_text=_(
+            "Shows the fields this type needs. Every type but extended text is marked "
+            "right or wrong."
+        ),
+    )
     correct_key = forms.ChoiceField(
         label=_("Correct option"),
         required=False,
         choices=[(key, key) for key in OPTION_KEYS],
         widget=forms.RadioSelect,
+    )
+    correct_keys = _KeysField(
+        label=_("Correct options"),
+        required=False,
+        choices=[(key, key) for key in OPTION_KEYS],
+        widget=forms.CheckboxSelectMultiple,
+    )
+    truefalse_key = forms.ChoiceField(
+        label=_("The statement is"),
+        required=False,
+        choices=[(key, true_false_label(key, lazy=True)) for key in TRUE_FALSE_KEYS],
+        widget=forms.RadioSelect(attrs={"data-preview-source": ""}),
+    )
+    answer_value = forms.CharField(
+        label=_("Correct number"),
+        required=False,
+        max_length=50,
+        widget=forms.TextInput(
+            attrs={"inputmode": "decimal", "autocomplete": "off", "data-preview-source": ""}
+        ),
+        help_text=_("A decimal comma or point both work, e.g. 3.5 or 3,5."),
+    )
+    answer_tolerance = forms.CharField(
+        label=_("Tolerance (±)"),
+        required=False,
+        max_length=50,
+        widget=forms.TextInput(
+            attrs={"inputmode": "decimal", "autocomplete": "off", "data-preview-source": ""}
+        ),
+        help_text=_("How far from the number an answer may be and still be right. Empty: exact."),
+    )
+    answer_units = forms.CharField(
+        label=_("Accepted units"),
+        required=False,
+        max_length=300,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "data-preview-source": ""}),
+        help_text=_("Separate them with semicolons, e.g. cm; centimetres. Students see them."),
+    )
+    answer_unit_required = forms.BooleanField(
+        label=_("The answer must include a unit"),
+        required=False,
+        widget=forms.CheckboxInput(attrs={"data-preview-source": ""}),
+    )
+    accepted_answers = forms.CharField(
+        label=_("Accepted answers"),
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 4, "data-preview-source": ""}),
+        help_text=_(
+            "One per line. Spaces, accents and (unless you tick below) capitals do not count; "
+            "* stands for any letters, e.g. photosynth*."
+        ),
+    )
+    case_sensitive = forms.BooleanField(
+        label=_("Capital letters must match"),
+        required=False,
+        widget=forms.CheckboxInput(attrs={"data-preview-source": ""}),
     )
     status = forms.ChoiceField(
         label=_("Status"), choices=ItemStatus.choices, initial=ItemStatus.DRAFT
@@ -103,10 +223,13 @@ class ItemForm(forms.Form):
             )
             if index < 2:
                 self.fields[name].widget.attrs["aria-describedby"] = "options-help"
+        for name in ("correct_key", "correct_keys"):
+            self.fields[name].widget.attrs["data-preview-source"] = ""
         if item is not None:
             self.fields["external_id"].disabled = True
             self.fields["external_id"].help_text = _("The stable id used by import and export.")
         self.values = None
+        self.raw: dict = {}
 
     @staticmethod
     def initial_for(item: Item) -> dict:
@@ -125,31 +248,151 @@ class ItemForm(forms.Form):
             "d": repr(item.d),
         }
         if version is not None:
-            initial["stem"] = stem_source(version.stem)
+            initial.update(ItemForm._initial_content(version))
+        return initial
+
+    @staticmethod
+    def _initial_content(version: ItemVersion) -> dict:
+        answer = version.answer or {}
+        initial = {"stem": stem_source(version.stem), "kind": version.kind}
+        options = list(version.options)
+        if version.kind == ItemKind.ORDERING:
+            # The editor writes ordering options in the right order (students see them
+            # shuffled); an imported item may list them otherwise.
+            by_key = {option["key"]: option for option in options}
+            order = [key for key in answer.get("order", []) if key in by_key]
+            if sorted(order) == sorted(by_key):
+                options = [by_key[key] for key in order]
+        for option, name in zip(options, OPTION_FIELDS, strict=False):
+            initial[name] = option_source(option["text"])
+        if version.kind == ItemKind.SINGLE:
             initial["correct_key"] = version.correct_key
-            for option, name in zip(version.options, OPTION_FIELDS, strict=False):
-                initial[name] = option_source(option["text"])
+        elif version.kind == ItemKind.TRUE_FALSE:
+            initial["truefalse_key"] = version.correct_key
+        elif version.kind == ItemKind.MULTIPLE:
+            initial["correct_keys"] = list(answer.get("keys", []))
+        elif version.kind == ItemKind.NUMERIC:
+            initial["answer_value"] = _number_text(answer.get("value"))
+            tolerance = answer.get("tolerance") or 0
+            initial["answer_tolerance"] = _number_text(tolerance) if tolerance else ""
+            initial["answer_units"] = "; ".join(answer.get("units", []))
+            initial["answer_unit_required"] = bool(answer.get("unit_required"))
+        elif version.kind == ItemKind.TEXT:
+            initial["accepted_answers"] = "\n".join(answer.get("accepted", []))
+            initial["case_sensitive"] = bool(answer.get("case_sensitive"))
         return initial
 
     def option_rows(self):
-        """(key, text field) pairs for the template, with the matching radio button."""
+        """One row per option slot for the template: its text field, the radio button that
+        marks it correct (single choice) and its checkbox (multiple select)."""
         radios = {choice.data["value"]: choice for choice in self["correct_key"]}
+        boxes = {choice.data["value"]: choice for choice in self["correct_keys"]}
         return [
-            {"key": key, "field": self[name], "radio": radios[key]}
+            {"key": key, "field": self[name], "radio": radios[key], "checkbox": boxes[key]}
             for name, key in zip(OPTION_FIELDS, OPTION_KEYS, strict=True)
         ]
 
-    def clean(self):
-        data = dict(self.cleaned_data)
+    @property
+    def kind_value(self) -> str:
+        """The type being written (as posted, or the item's), to show only its errors."""
+        value = self["kind"].value()
+        return value if value in ItemKind.values else ItemKind.SINGLE
+
+    def _raw(self, data: dict) -> dict:
+        """The raw item for item_values_clean: the common fields plus only what the chosen
+        type uses, so text left in another type's fields (hidden by the page) is ignored."""
+        kind = data.get("kind") or ItemKind.SINGLE
+        raw = {name: data.get(name) for name in (*_METADATA_FIELDS, "stem")}
+        raw["kind"] = kind
         if self.item is not None:
-            data["external_id"] = self.item.external_id
-        values, errors = item_values_clean(data)
+            raw["external_id"] = self.item.external_id
+        if kind in WITH_OPTIONS:
+            raw.update({name: data.get(name) or "" for name in OPTION_FIELDS})
+        if kind == ItemKind.SINGLE:
+            raw["correct_key"] = data.get("correct_key") or ""
+        elif kind == ItemKind.TRUE_FALSE:
+            raw["correct_key"] = data.get("truefalse_key") or ""
+        elif kind == ItemKind.MULTIPLE:
+            raw["correct_key"] = ";".join(data.get("correct_keys") or [])
+        elif kind == ItemKind.NUMERIC:
+            raw["answer_value"] = data.get("answer_value") or ""
+            raw["answer_tolerance"] = data.get("answer_tolerance") or ""
+            raw["answer_units"] = [
+                unit.strip()
+                for unit in _UNIT_SEPARATORS.split(data.get("answer_units") or "")
+                if unit.strip()
+            ]
+            raw["answer_unit_required"] = bool(data.get("answer_unit_required"))
+        elif kind == ItemKind.TEXT:
+            lines = (data.get("accepted_answers") or "").splitlines()
+            raw["answer"] = {
+                "accepted": [line.strip() for line in lines if line.strip()],
+                "case_sensitive": bool(data.get("case_sensitive")),
+            }
+        return raw
+
+    def _keep_ordering_content(self, raw: dict) -> None:
+        """An ordering item whose options were stored in another order than the right one
+        (an import) comes back from the editor relabelled in the right order: if the sequence
+        is the same, keep the stored options so an unchanged item stays unchanged."""
+        version = self.item.current_version if self.item is not None else None
+        if raw["kind"] != ItemKind.ORDERING or version is None or version.kind != raw["kind"]:
+            return
+        order = (version.answer or {}).get("order", [])
+        texts = {option["key"]: option["text"] for option in version.options}
+        if sorted(order) != sorted(texts):
+            return
+        written = [option_clean(raw.get(name) or "") for name in OPTION_FIELDS]
+        written = [text for text in written if text]
+        if written == [texts[key] for key in order]:
+            for name in OPTION_FIELDS:
+                raw.pop(name, None)
+            raw["options"] = list(version.options)
+            raw["answer"] = {"order": list(order)}
+
+    def clean(self):
+        raw = self._raw(dict(self.cleaned_data))
+        self._keep_ordering_content(raw)
+        self.raw = raw
+        values, errors = item_values_clean(raw)
         for name, messages in errors.items():
-            field = name if name in self.fields else None
+            if name == "correct_key":
+                field = _KEY_FIELD_BY_KIND.get(raw["kind"], "correct_key")
+            else:
+                field = name if name in self.fields else None
             for message in messages:
                 self.add_error(field, message)
         self.values = values
         return self.cleaned_data
+
+    def preview_version(self) -> ItemVersion:
+        """An unsaved version of what is being written, sanitised as it would be saved, for
+        the live preview; shown even while other fields are still wrong. Its `answer_ready`
+        says whether the way it is marked is complete."""
+        self.is_valid()
+        raw = self.raw or self._raw({"kind": ItemKind.SINGLE})
+        kind = raw["kind"]
+        if "options" in raw:
+            options = list(raw["options"])
+        else:
+            options = []
+            for name, key in zip(OPTION_FIELDS, OPTION_KEYS, strict=True):
+                text = option_clean(str(raw.get(name) or "")[:OPTION_MAX_CHARS])
+                if text:
+                    options.append({"key": key, "text": text})
+        problems = _Problems()
+        correct_key, answer = definition_clean(
+            kind, raw, [option["key"] for option in options], problems
+        )
+        version = ItemVersion(
+            stem=stem_clean(str(self.data.get("stem") or "")[:STEM_MAX_CHARS]),
+            options=options,
+            kind=kind,
+            correct_key=correct_key,
+            answer=answer,
+        )
+        version.answer_ready = not problems and (kind not in WITH_OPTIONS or len(options) >= 2)
+        return version
 
 
 class ItemFilterForm(forms.Form):
@@ -159,6 +402,9 @@ class ItemFilterForm(forms.Form):
     tag = forms.CharField(label=_("Content area or tag"), required=False, max_length=80)
     status = forms.ChoiceField(
         label=_("Status"), required=False, choices=[("", _("Any")), *ItemStatus.choices]
+    )
+    kind = forms.ChoiceField(
+        label=_("Question type"), required=False, choices=[("", _("Any")), *ItemKind.choices]
     )
     b_min = forms.FloatField(label=_("b from"), required=False, widget=_number_input())
     b_max = forms.FloatField(label=_("b to"), required=False, widget=_number_input())
@@ -200,6 +446,7 @@ class ItemFilterForm(forms.Form):
             grade=data.get("grade") or "",
             tag=(data.get("tag") or "").strip(),
             status=data.get("status") or "",
+            kind=data.get("kind") or "",
             b_min=b_min,
             b_max=b_max,
             sort=sort if sort in ITEM_SORTS else "id",

@@ -37,13 +37,14 @@ class ItemFilters:
     grade: str = ""
     tag: str = ""
     status: str = ""
+    kind: str = ""
     b_min: float | None = None
     b_max: float | None = None
     sort: str = "id"
 
     @property
     def active(self) -> bool:
-        return any((self.q, self.subject, self.grade, self.tag, self.status)) or any(
+        return any((self.q, self.subject, self.grade, self.tag, self.status, self.kind)) or any(
             bound is not None for bound in (self.b_min, self.b_max)
         )
 
@@ -70,6 +71,8 @@ def item_list(*, filters: ItemFilters | None = None) -> QuerySet[Item]:
         )
     if filters.status:
         items = items.filter(status=filters.status)
+    if filters.kind:
+        items = items.filter(current_version__kind=filters.kind)
     if filters.b_min is not None:
         items = items.filter(b__gte=filters.b_min)
     if filters.b_max is not None:

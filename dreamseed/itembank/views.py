@@ -45,8 +45,6 @@ from dreamseed.itembank.models import (
     ItemStatus,
     ItemVersion,
 )
-from dreamseed.itembank.sanitize import option_clean, stem_clean
-from dreamseed.itembank.validation import OPTION_FIELDS, OPTION_KEYS
 
 #: The exchange formats' download names: /items/export.qti.zip and /items/export.moodle.xml.
 EXPORT_QTI, EXPORT_MOODLE = "qti.zip", "moodle.xml"
@@ -193,16 +191,6 @@ def item_version(request, pk: int, number: int):
     return render(request, "itembank/item_version.html", {"item": item, "version": version})
 
 
-def _preview_version(form_data) -> ItemVersion:
-    """An unsaved version built from the editor's current text, sanitised as it would be."""
-    options = []
-    for name, key in zip(OPTION_FIELDS, OPTION_KEYS, strict=True):
-        text = option_clean(form_data.get(name, "")[:20_000])
-        if text:
-            options.append({"key": key, "text": text})
-    return ItemVersion(stem=stem_clean(form_data.get("stem", "")[:200_000]), options=options)
-
-
 def _editor(request, *, item=None):
     form = ItemForm(request.POST if request.method == "POST" else None, item=item)
     previewing = request.method == "POST" and "preview" in request.POST
@@ -231,7 +219,7 @@ def _editor(request, *, item=None):
         else:
             return redirect("itembank:detail", pk=item.pk)
     preview = (
-        _preview_version(request.POST)
+        form.preview_version()
         if request.method == "POST"
         else (item.current_version if item else None)
     )
@@ -264,7 +252,9 @@ def item_edit(request, pk: int):
 def item_preview(request):
     """The live preview: the student's view of the text being edited, as an HTML fragment."""
     response = render(
-        request, "itembank/_item_preview.html", {"preview": _preview_version(request.POST)}
+        request,
+        "itembank/_item_preview.html",
+        {"preview": ItemForm(request.POST).preview_version()},
     )
     response["Cache-Control"] = "no-store"
     return response

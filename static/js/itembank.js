@@ -4,6 +4,7 @@
 "use strict";
 
 document.addEventListener("DOMContentLoaded", () => {
+  setUpKinds();
   setUpPreview();
   setUpImageInsert();
   setUpProgress();
@@ -17,11 +18,27 @@ document.addEventListener("DOMContentLoaded", () => {
   if (focusTarget) focusTarget.focus();
 });
 
+// The editor's "Question type" select shows only the fields that type needs. Hidden fields keep
+// what was typed (switching back restores it); the server reads only the chosen type's fields.
+function setUpKinds() {
+  const form = document.querySelector("form[data-item-form]");
+  const select = form && form.querySelector("[data-kind-select]");
+  if (!select) return;
+  const parts = form.querySelectorAll("[data-kind-show]");
+  const show = () => {
+    for (const part of parts) {
+      part.hidden = !part.dataset.kindShow.split(" ").includes(select.value);
+    }
+  };
+  select.addEventListener("change", show);
+  show();
+}
+
 function setUpPreview() {
   const form = document.querySelector("form[data-item-form]");
   if (!form) return;
-  const target = form.querySelector("[data-preview-target]");
-  const status = form.querySelector("[data-preview-status]");
+  const target = document.querySelector("[data-preview-target]");
+  const status = document.querySelector("[data-preview-status]");
   const panel = target.closest(".preview-panel");
   let timer = null;
   let latest = 0;
@@ -50,7 +67,7 @@ function setUpPreview() {
   }
 
   form.addEventListener("input", (event) => {
-    if (!event.target.closest("[data-preview-source]") && event.target.name !== "correct_key") return;
+    if (!event.target.closest("[data-preview-source]")) return;
     clearTimeout(timer);
     timer = setTimeout(refresh, 350);
   });

@@ -197,8 +197,10 @@ def test_the_live_preview_is_a_sanitised_fragment_without_the_key(client_for, al
     )
     assert response.status_code == 200
     assert "<script" not in response.text and "onerror" not in response.text
-    assert 'type="radio"' in response.text
-    assert "correct" not in response.text.lower()
+    student_view, teacher_note = response.text.split('class="answer-key"')
+    assert 'type="radio"' in student_view
+    assert "correct" not in student_view.lower()  # the key is only in the teacher's line
+    assert "Correct answer: <strong>A</strong>" in teacher_note
     assert "<html" not in response.text  # a fragment, not a page
 
 
@@ -212,11 +214,11 @@ def test_the_student_view_does_not_depend_on_the_key():
     version.correct_key = "B"
     as_b = render_to_string("itembank/_item_student_view.html", {"version": version})
     assert as_a == as_b
-    checked = render_to_string(
-        "itembank/_item_student_view.html",
-        {"version": version, "selected_key": "B", "name": "answer"},
+    assert 'type="radio" name="choice" value="B"' in as_a and "disabled" not in as_a
+    greyed = render_to_string(
+        "itembank/_item_student_view.html", {"version": version, "disabled": True}
     )
-    assert 'name="answer" value="B" checked' in checked
+    assert '<fieldset class="plain-fieldset" disabled>' in greyed
 
 
 def test_stored_xss_renders_inert_everywhere(client_for, alpha_teacher):
