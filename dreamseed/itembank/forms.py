@@ -96,14 +96,14 @@ class ItemForm(forms.Form):
         ),
     )
     kind = forms.ChoiceField(
-        label=_("Question type"),
+        label=_("Item type"),
         required=False,  # an editor page from before the types existed posts none: single
         choices=ItemKind.choices,
         initial=ItemKind.SINGLE,
         widget=forms.Select(attrs={"data-kind-select": "", "data-preview-source": ""}),
         help_text=_(
-            "Shows the fields this type needs. Every type but extended text is marked "
-            "right or wrong."
+            "The kind of question: the page shows the fields it needs. Every type but "
+            "extended text is marked right or wrong."
         ),
     )
     correct_key = forms.ChoiceField(
@@ -404,7 +404,7 @@ class ItemFilterForm(forms.Form):
         label=_("Status"), required=False, choices=[("", _("Any")), *ItemStatus.choices]
     )
     kind = forms.ChoiceField(
-        label=_("Question type"), required=False, choices=[("", _("Any")), *ItemKind.choices]
+        label=_("Item type"), required=False, choices=[("", _("Any")), *ItemKind.choices]
     )
     b_min = forms.FloatField(label=_("b from"), required=False, widget=_number_input())
     b_max = forms.FloatField(label=_("b to"), required=False, widget=_number_input())

@@ -18,7 +18,7 @@ document.addEventListener("DOMContentLoaded", () => {
   if (focusTarget) focusTarget.focus();
 });
 
-// The editor's "Question type" select shows only the fields that type needs. Hidden fields keep
+// The editor's "Item type" select shows only the fields that type needs. Hidden fields keep
 // what was typed (switching back restores it); the server reads only the chosen type's fields.
 function setUpKinds() {
   const form = document.querySelector("form[data-item-form]");

@@ -59,7 +59,7 @@ def test_write_an_item_with_a_formula_then_import_a_file_and_fix_its_error(
     page.get_by_label("Option A is correct").check()
     preview = page.locator("[data-preview-target]")
     expect(preview.locator(".katex").first).to_be_visible()
-    expect(preview.locator(".item-stem")).to_contain_text("of 12?")
+    expect(preview.locator(".stem")).to_contain_text("of 12?")
     expect(preview.locator("input[type=radio]")).to_have_count(3)
     expect(preview).not_to_contain_text("$\\frac")  # typeset, not raw LaTeX
     page.get_by_label("Content area").fill("Fractions")
