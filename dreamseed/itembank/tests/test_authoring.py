@@ -316,8 +316,8 @@ def test_the_preview_shows_a_numeric_item_as_the_student_sees_it(client_for, alp
         ),
     )
     student_view, teacher_note = response.text.split('class="answer-key"')
-    assert 'name="response"' in student_view and 'inputmode="decimal"' in student_view
-    assert "units: cm, centimetres" in student_view
+    assert 'name="response"' in student_view and 'class="numeric-answer"' in student_view
+    assert "You may write the unit after the number (cm, centimetres)." in student_view
     assert 'type="radio"' not in student_view and "3.5" not in student_view
     assert "Numeric entry" in teacher_note
     assert "Correct answer: <strong>3.5 ± 0.1 cm / centimetres (unit optional)</strong>" in (
@@ -332,7 +332,7 @@ def test_the_preview_shows_a_numeric_item_as_the_student_sees_it(client_for, alp
         ({"kind": "multiple", "correct_keys": ["A"]}, ['type="checkbox" name="choices"']),
         ({"kind": "ordering"}, ['<select name="order"', "Place 3"]),
         ({"kind": "text", "accepted_answers": "nine"}, ['class="text-answer"']),
-        ({"kind": "extended", "status": "pilot"}, ['<textarea name="response"']),
+        ({"kind": "extended", "status": "pilot"}, ['class="extended-answer"']),
     ],
 )
 def test_the_preview_shows_each_type(client_for, alpha_teacher, data, student_sees):

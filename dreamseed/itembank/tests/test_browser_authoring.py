@@ -41,7 +41,7 @@ def test_switching_the_type_shows_its_fields_and_the_preview_follows(
     page.get_by_label("Accepted units").fill("cm; centimetres")
     student_box = preview.get_by_label("Your answer (a number)")
     expect(student_box).to_be_visible()
-    expect(preview).to_contain_text("units: cm, centimetres")
+    expect(preview).to_contain_text("(cm, centimetres)")
     expect(preview.locator(".answer-key")).to_contain_text(
         "Correct answer: 3.5 ± 0.1 cm / centimetres (unit optional)"
     )
