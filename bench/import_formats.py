@@ -1,11 +1,13 @@
 """Import benchmark for the exchange formats: a 5,000-item package, preview and confirm (target
 each < 20 s).
 
-    .venv/bin/python bench/import_formats.py --format qti [--items 5000] [--pages]
+    .venv/bin/python bench/import_formats.py --format qti|moodlexml [--items 5000] [--pages]
 
 Builds the file in memory (`--format qti`: a QTI 2.1 content package, one item file per item,
 every supported interaction, a few images shared between items, DreamSeed IRT metadata in the
-manifest for half the items), then, in a throw-away school created inside one transaction
+manifest for half the items; `--format moodlexml`: a Moodle XML export of every question type
+it reads, feedback and hints included, a category every 250 questions, embedded images, IRT
+tags on half the questions), then, in a throw-away school created inside one transaction
 that is rolled back at the end (nothing is left behind), times what a teacher's upload
 (read the package, plan every item: the preview) and confirmation (re-plan, save the images,
 bulk-write items and versions) cost, on the database in DATABASE_URL (default: the development
@@ -16,6 +18,7 @@ Each format registers a builder in BUILDERS: builder(count, *, seed=1, prefix="B
 """
 
 import argparse
+import base64
 import io
 import os
 import random
@@ -165,7 +168,113 @@ def qti_package(count: int, *, seed: int = 1, prefix: str = "BENCH") -> tuple[st
     return "bench-qti21.zip", buffer.getvalue()
 
 
-BUILDERS = {"qti": qti_package}
+def _moodle_text(tag: str, text: str, fmt: str = "html") -> str:
+    return f'<{tag} format="{fmt}"><text><![CDATA[{text}]]></text></{tag}>'
+
+
+def _moodle_question(index: int, rng: random.Random, prefix: str, image: bytes | None) -> str:
+    """One question as Moodle's own export writes it (feedback, hints and all), cycling through
+    the types the importer reads; half carry our IRT parameters in tags, a third no idnumber."""
+    x, y = rng.randrange(2, 99), rng.randrange(2, 99)
+    kind = index % 20
+    stem = f"<p>A question about <strong>{x}</strong> and <em>{y}</em>: $\\frac{{{x}}}{{{y}}}$.</p>"
+    files = ""
+    if image is not None:
+        name = f"figure {index % 20}.png"
+        stem += (
+            f'<p><img src="@@PLUGINFILE@@/figure%20{index % 20}.png" alt="Figure {index % 20}"></p>'
+        )
+        encoded = base64.b64encode(image).decode()
+        files = f'<file name="{name}" path="/" encoding="base64">{encoded}</file>'
+
+    def answer(fraction, text, extra="", html=True):
+        # Choices are HTML from the editor; Moodle writes other answers as plain text.
+        text, fmt = (f"<p>{text}</p>", "html") if html else (text, "moodle_auto_format")
+        return (
+            f'<answer fraction="{fraction}" format="{fmt}"><text><![CDATA[{text}]]></text>'
+            f"{_moodle_text('feedback', 'Feedback for this answer.')}{extra}</answer>"
+        )
+
+    if kind < 10:
+        qtype = "multichoice"
+        body = "<single>true</single><shuffleanswers>true</shuffleanswers>" + "".join(
+            answer(100 if n == 0 else 0, value)
+            for n, value in enumerate([x * y, x * y + x, x + y, x * (y - 1)])
+        )
+    elif kind < 13:
+        qtype = "multichoice"
+        body = "<single>false</single>" + "".join(
+            answer(fraction, value)
+            for fraction, value in [(50, f"{x} × {y}"), (-100, f"{x} + {y}"), (50, f"{y} × {x}")]
+        )
+    elif kind == 13:
+        qtype = "truefalse"
+        body = answer(0, "true", html=False) + answer(100, "false", html=False)
+    elif kind < 16:
+        qtype = "numerical"
+        body = (
+            answer(100, f"{x / y:.4f}", "<tolerance>0.005</tolerance>", html=False)
+            + answer(0, "*", "<tolerance>0</tolerance>", html=False)
+            + "<units><unit><multiplier>1</multiplier><unit_name>cm</unit_name></unit></units>"
+            "<unitgradingtype>0</unitgradingtype><unitpenalty>0.1</unitpenalty>"
+            "<showunits>0</showunits><unitsleft>0</unitsleft>"
+        )
+    elif kind < 18:
+        qtype = "shortanswer"
+        body = (
+            "<usecase>0</usecase>"
+            + answer(100, "Paris", html=False)
+            + answer(100, "the city of Paris", html=False)
+        )
+    elif kind == 18:
+        qtype = "ordering"
+        body = "".join(answer(n + 1, value) for n, value in enumerate([x, x + 10, x + 20]))
+    else:
+        qtype = "essay"
+        body = "<responseformat>editor</responseformat><responsefieldlines>15</responsefieldlines>"
+    idnumber = f"<idnumber>{prefix}-{index:06d}</idnumber>" if index % 3 else ""
+    tags = ""
+    if index % 2 == 0 and qtype != "essay":
+        tags = "<tags>" + "".join(
+            f"<tag><text>dreamseed:{name}={value}</text></tag>"
+            for name, value in [
+                ("status", "active"), ("model", "3PL"), ("a", f"{rng.uniform(0.8, 2.0):.3f}"),
+                ("b", f"{rng.gauss(0, 1):.3f}"), ("c", f"{rng.uniform(0.1, 0.2):.3f}"),
+                ("standard", f"STD.{index % 40}"),
+            ]
+        ) + "</tags>"  # fmt: skip
+    return (
+        f'  <question type="{qtype}">\n'
+        f"    <name><text>{prefix} question {index}</text></name>\n"
+        f'    <questiontext format="html"><text><![CDATA[{stem}]]></text>{files}</questiontext>\n'
+        f"    {_moodle_text('generalfeedback', 'Worked solution: multiply, then check.')}\n"
+        "    <defaultgrade>1.0000000</defaultgrade><penalty>0.3333333</penalty><hidden>0</hidden>\n"
+        f"    {idnumber}{body}\n"
+        f'    <hint format="html"><text>Try a smaller case first.</text></hint>{tags}\n'
+        "  </question>\n"
+    )
+
+
+def moodle_xml_file(count: int, *, seed: int = 1, prefix: str = "BENCH") -> tuple[str, bytes]:
+    """A Moodle XML question export: a category every 250 questions, every type the importer
+    reads, one question in 25 with an embedded PNG (Moodle repeats the bytes per question)."""
+    rng = random.Random(seed)
+    figures = [_png(figure) for figure in range(20)]
+    parts = ['<?xml version="1.0" encoding="UTF-8"?>\n<quiz>\n']
+    for index in range(count):
+        if index % 250 == 0:
+            area = AREAS[(index // 250) % len(AREAS)]
+            parts.append(
+                '  <question type="category"><category><text>'
+                f"$course$/top/Default for Bench/{area}</text></category></question>\n"
+            )
+        image = figures[index % 20] if index % 25 == 0 else None
+        parts.append(_moodle_question(index, rng, prefix, image))
+    parts.append("</quiz>\n")
+    return "bench-moodle.xml", "".join(parts).encode()
+
+
+BUILDERS = {"qti": qti_package, "moodlexml": moodle_xml_file}
 
 
 @contextmanager
