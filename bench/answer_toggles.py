@@ -15,18 +15,6 @@ def _swap(owner, name: str, replacement, on: bool) -> None:
     setattr(owner, name, original if on else replacement)
 
 
-def question_html(on: bool) -> None:
-    """The rendered stem and options kept on the cached version, or rendered on every request."""
-    from django.template.loader import render_to_string
-
-    from dreamseed.assessments import views
-
-    def render_each_time(version):
-        return render_to_string("assessments/_question_body.html", {"version": version})
-
-    _swap(views, "_question_body", render_each_time, on)
-
-
 def user_load(on: bool) -> None:
     """The per-request user load as one precompiled SELECT, or Django's ORM query."""
     from dreamseed.accounts import backends

@@ -22,10 +22,7 @@ Every key starts with the school, so no school can be served another's entry:
 - Item version for display (pools.version_for_display): key (schema, version id); kept
   VERSION_CACHE_SECONDS, LRU of MAX_CACHED_VERSIONS; a version's content never changes once
   students can see it (editing an item in use makes a new version), so nothing invalidates it.
-- Question HTML (views._question_body): the rendered stem and options, kept as `_question_body`
-  on that shared version object, so it lives and dies with the version entry above. It is shared
-  by every student of the school: it must depend on the version alone (no user, request or
-  translated text; tests/test_answer_path_guards.py checks the template).
+The question's HTML is rendered per request (caching it on the shared version measured no gain).
 
 pools.pool_cache_clear() empties the pool, assessment and version caches at once (tests).
 The SQL of dreamseed/core/hotpath.py is also built once per process (per model and field set,
