@@ -48,6 +48,7 @@ def test_a_teacher_imports_a_moodle_xml_file_after_a_preview(client_for, alpha_t
     assert preview.context["counts"] == {"rows": 6, "create": 6, "update": 0, "unchanged": 0}
     for label in ("Single choice", "Multiple select", "True or false", "Numeric entry"):
         assert label in preview.text
+    assert "The file brings 1 image; it is saved when you confirm." in preview.text
     assert not list(media_root.rglob("*.png"))  # nothing stored on preview
     with in_schema(alpha_teacher.schema_name):
         assert not Item.objects.exists()
