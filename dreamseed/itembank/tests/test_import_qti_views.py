@@ -199,3 +199,21 @@ def test_api_problems_carry_their_place(client_for, alpha_teacher):
             "text": "imsmanifest.xml, resource 'q9': the file “q9.xml” is not in the package.",
         }
     ]
+
+
+def test_two_items_with_one_id_are_named_by_their_files(alpha_teacher):
+    from dreamseed.itembank.import_export import import_plan
+    from dreamseed.itembank.tests.test_import_qti import choice_item, manifest, zip_files
+
+    package = zip_files(
+        {
+            "imsmanifest.xml": manifest(("a", "items/q1.xml"), ("b", "items/q2.xml")),
+            "items/q1.xml": choice_item(identifier="Q1"),
+            "items/q2.xml": choice_item(identifier="Q1", body_extra="<p>Another.</p>"),
+        }
+    )
+    with in_schema(alpha_teacher.schema_name):
+        plan = import_plan(text=package, fmt="qti")
+    assert [str(problem) for problem in plan.problems] == [
+        "items/q2.xml, field 'identifier': The id Q1 is also used by items/q1.xml."
+    ]
