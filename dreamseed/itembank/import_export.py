@@ -550,6 +550,12 @@ def _report_duplicate(plan: ImportPlan, record: _Record, earlier: _Record, exter
         return
     if fmt == FORMAT_CSV:
         message = _("The id %(id)s is also used on line %(line)s.") % values
+    elif earlier.item_number is not None and earlier.line is not None:
+        message = _("The id %(id)s is also used by item %(item)s (line %(line)s).") % {
+            "id": external_id,
+            "item": earlier.item_number,
+            "line": earlier.line,
+        }
     else:
         message = _("The id %(id)s is also used by item %(line)s.") % values
     plan.add(record.line, "external_id", message, item=record.item_number)

@@ -331,3 +331,13 @@ def test_a_moodle_xml_export_imports_into_a_fresh_school_unchanged(
         }
         assert media.image_open(image_url.rsplit("/", 1)[1]) is not None  # stored at beta too
     assert after == before
+
+
+def test_two_questions_with_the_same_idnumber_are_both_named(client_for, alpha_teacher):
+    text = "// [id:DUP-1]\n::A:: One? {T}\n\n// [id:DUP-1]\n::B:: Two? {F}\n"
+    response = _upload(client_for(alpha_teacher), text, "questions.gift")
+    assert response.status_code == 400
+    (problem,) = response.context["plan"].problems
+    assert str(problem) == (
+        "Item 2 (line 5), field 'external_id': The id DUP-1 is also used by item 1 (line 2)."
+    )
