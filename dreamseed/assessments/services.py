@@ -61,6 +61,7 @@ from dreamseed.assessments.pools import (
 from dreamseed.assessments.signals import session_finished
 from dreamseed.cat import StoppingRule, cat_step, estimate, estimate_poly, make_bank
 from dreamseed.cat.exceptions import CatError
+from dreamseed.classes.models import StudentProfile
 from dreamseed.core import hotpath
 from dreamseed.itembank.kinds import response_clean
 from dreamseed.itembank.models import BankRevision, Item
@@ -325,8 +326,9 @@ def _answer_once(*, session_id, student, item_id, choice, response_time_ms, now)
 def session_read(session_id: int) -> ExamSession | None:
     """Load a session (no lock) in one round trip, for an answer or the question page: the row
     and its version (`xmin`), its assignment, the assessment's `updated` stamp and the bank's
-    revision. The assessment, the pending item version and the pool come from the process caches
-    those two stamps keep current. None if there is no such session in this school.
+    revision, and whether the student has the read-aloud accommodation. The assessment, the
+    pending item version and the pool come from the process caches those two stamps keep
+    current. None if there is no such session in this school.
 
     This is the hottest query of the product, so its SQL is built once from the models rather
     than compiled by the ORM on every answer.
@@ -340,7 +342,12 @@ def session_read(session_id: int) -> ExamSession | None:
     n, m = len(session_fields), len(assignment_fields)
     session = hotpath.from_row(ExamSession, session_fields, row[:n])
     assignment = hotpath.from_row(Assignment, assignment_fields, row[n : n + m])
-    assessment_updated, session.bank_revision_now, session.row_version = row[n + m :]
+    (
+        assessment_updated,
+        session.bank_revision_now,
+        session.row_version,
+        session.student_reads_aloud,
+    ) = row[n + m :]
     assignment.assessment = assessment_at(assignment.assessment_id, assessment_updated)
     session.assignment = assignment
     return session
@@ -358,6 +365,9 @@ def _answer_read_sql() -> tuple[str, list, list]:
         f"COALESCE((SELECT r.revision FROM {quote(BankRevision._meta.db_table)} r "
         "ORDER BY r.id LIMIT 1), 0)",
         "s.xmin::text",
+        # The student's read-aloud accommodation, for the question page (a primary-key probe).
+        f"EXISTS (SELECT 1 FROM {quote(StudentProfile._meta.db_table)} p "
+        "WHERE p.user_id = s.student_id AND p.read_aloud)",
     ]
     sql = (
         f"SELECT {', '.join(columns)} FROM {quote(ExamSession._meta.db_table)} s "

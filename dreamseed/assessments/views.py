@@ -45,6 +45,7 @@ from dreamseed.assessments.services import (
     session_resume,
     session_start,
 )
+from dreamseed.classes.selectors import student_reads_aloud
 from dreamseed.core.exports import spreadsheet_safe
 from dreamseed.itembank.kinds import response_from_form
 
@@ -435,6 +436,10 @@ def session_take(request, pk):
         # user or school), so they are not run for every answer.
         html = render_to_string("assessments/_question.html", {**context, "fragment": True})
         return JsonResponse({"done": False, "html": html, "error": error})
+    # The read-aloud accommodation is part of the page, not of each swapped-in question.
+    context["read_aloud"] = getattr(session, "student_reads_aloud", None)
+    if context["read_aloud"] is None:  # a session not loaded by session_read
+        context["read_aloud"] = student_reads_aloud(student=request.user)
     return render(
         request,
         "assessments/take.html",
