@@ -85,10 +85,10 @@ def test_insert_an_image_with_alt_text_by_keyboard(live_server, clean_bank, pers
         )
     )
     expect(panel).to_be_hidden()
-    preview_image = page.locator("[data-preview-target] .item-stem img")
+    preview_image = page.locator("[data-preview-target] .stem img")
     expect(preview_image).to_have_attribute("alt", "A red square")
     page.wait_for_function(
-        "() => document.querySelector('[data-preview-target] .item-stem img')?.naturalWidth === 40"
+        "() => document.querySelector('[data-preview-target] .stem img')?.naturalWidth === 40"
     )
     assert len(list(clean_bank.rglob("*.png"))) == 1
 
