@@ -54,7 +54,7 @@ MATHML_NS = "http://www.w3.org/1998/Math/MathML"
 ITEM_TYPE = re.compile(r"^imsqti_item_xmlv(\d)p(\d)$")
 
 SUPPORTED = {"choiceInteraction", "textEntryInteraction", "orderInteraction"}
-SUPPORTED.add("extendedTextInteraction")
+SUPPORTED |= {"extendedTextInteraction", "inlineChoiceInteraction"}
 INTERACTION = re.compile(r"^[a-zA-Z]+Interaction$")
 INLINE_INTERACTIONS = {"textEntryInteraction", "inlineChoiceInteraction", "endAttemptInteraction"}
 # Feedback, templates and the like only make sense inside a QTI player: left out of the stem.
@@ -410,7 +410,7 @@ def _render(element, context: _Context, inline: bool) -> str:
     if INTERACTION.match(name):
         if element is not context.interaction:
             return ""
-        if name == "textEntryInteraction":
+        if name in ("textEntryInteraction", "inlineChoiceInteraction"):
             return BLANK
         prompt = _first(element, "prompt")
         if prompt is None:
@@ -622,7 +622,9 @@ def _map_entries(declaration) -> list[tuple[str, float, bool | None]]:
 def _choices(interaction, context: _Context) -> list[tuple[str, str]]:
     """(QTI identifier, option HTML) in document order."""
     choices = []
-    for choice in _descendants(interaction, "simpleChoice"):
+    for choice in interaction.iter():
+        if _local(choice) not in ("simpleChoice", "inlineChoice"):
+            continue
         text = _inner(choice, context, True).strip()
         choices.append(((_attr(choice, "identifier") or "").strip(), text))
     return choices
@@ -892,8 +894,8 @@ def _item_read(document: _Document, context: _Context, manifest_metadata: list) 
             context,
             unsupported[0],
             _(
-                "this interaction is not supported; the supported ones are choice, text entry, "
-                "order and extended text."
+                "this interaction is not supported; the supported ones are choice, inline "
+                "choice, text entry, order and extended text."
             ),
         )
     if len(interactions) > 1:
@@ -923,7 +925,7 @@ def _item_read(document: _Document, context: _Context, manifest_metadata: list) 
     found = [e for e in manifest_metadata if e.tag == tag] or [e for e in root.iter(tag)]
     metadata = found[0] if found else None
     kind_hint = (metadata.get("kind") or "") if metadata is not None else ""
-    if name == "choiceInteraction":
+    if name in ("choiceInteraction", "inlineChoiceInteraction"):  # an inline one: a single choice
         _choice_answer(raw, interaction, declaration, context, kind_hint)
     elif name == "orderInteraction":
         _order_answer(raw, interaction, declaration, context)

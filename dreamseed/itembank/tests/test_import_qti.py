@@ -292,7 +292,7 @@ def test_an_unsupported_interaction_is_named_with_its_line():
     assert package.items == []
     assert messages(package) == [
         "items/q1.xml line 5, <hotspotInteraction>: this interaction is not supported; "
-        "the supported ones are choice, text entry, order and extended text."
+        "the supported ones are choice, inline choice, text entry, order and extended text."
     ]
 
 
@@ -619,3 +619,25 @@ def test_an_answer_box_on_its_own_line_adds_no_blank():
       <itemBody><p>Capital of France?</p><p><textEntryInteraction responseIdentifier="R"/></p>
       </itemBody></assessmentItem>"""
     assert stem_clean(read_one(item).items[0].raw["stem"]) == "<p>Capital of France?</p>"
+
+
+def test_an_inline_choice_is_a_single_choice_with_a_blank():
+    """After the QTI 2.1 specification's inline_choice.xml ("Richard III (Take 1)")."""
+    item = f"""<assessmentItem xmlns="{QTI21_NS}" identifier="inlineChoice" title="Richard III">
+      <responseDeclaration identifier="RESPONSE" cardinality="single" baseType="identifier">
+        <correctResponse><value>Y</value></correctResponse></responseDeclaration>
+      <itemBody><p>Identify the missing word in this famous quote from Shakespeare's Richard III.</p>
+        <blockquote><p>Now is the winter of our discontent<br/> Made glorious summer by this sun of
+          <inlineChoiceInteraction responseIdentifier="RESPONSE" shuffle="false">
+            <inlineChoice identifier="G">Gloucester</inlineChoice>
+            <inlineChoice identifier="L">Lancaster</inlineChoice>
+            <inlineChoice identifier="Y">York</inlineChoice>
+          </inlineChoiceInteraction>;</p></blockquote></itemBody></assessmentItem>"""
+    raw = read_one(item).items[0].raw
+    assert (raw["kind"], raw["correct_key"]) == ("single", "Y")  # identifiers that are keys
+    assert raw["options"] == [
+        {"key": "G", "text": "Gloucester"},
+        {"key": "L", "text": "Lancaster"},
+        {"key": "Y", "text": "York"},
+    ]
+    assert "sun of _____;" in stem_clean(raw["stem"])
