@@ -230,14 +230,17 @@ def session_attempts(*, session: ExamSession):
 # --- Marking (rubric items) ----------------------------------------------------------------------
 
 
+#: Attempts at an item version a teacher marks (itembank.kinds.teacher_marked, in SQL).
+RUBRIC_ITEM = Q(item_version__kind="extended", item_version__answer__has_key="max_points") | Q(
+    item_version__kind="text", item_version__answer__scoring="rubric"
+)
+
+
 def marking_waiting(*, assignment: Assignment):
     """Answers of this assignment's sittings still waiting for a teacher's rubric points (see
     itembank.kinds.teacher_marked), oldest sitting first."""
-    rubric = Q(item_version__kind="extended", item_version__answer__has_key="max_points") | Q(
-        item_version__kind="text", item_version__answer__scoring="rubric"
-    )
     return (
-        Attempt.objects.filter(rubric, session__assignment=assignment, score__isnull=True)
+        Attempt.objects.filter(RUBRIC_ITEM, session__assignment=assignment, score__isnull=True)
         .select_related("session__student", "item", "item_version")
         .order_by("session__started_at", "session_id", "position")
     )

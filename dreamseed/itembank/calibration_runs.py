@@ -19,16 +19,21 @@ import time
 import numpy as np
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, IntegerField, Q
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from dreamseed.accounts.models import User
 from dreamseed.cat.calibration import DEFAULT_MAX_SE, calibrate
+from dreamseed.cat.calibration_poly import calibrate_poly
 from dreamseed.cat.exceptions import CatError
 from dreamseed.cat.linking import calibrate_with_anchors, mean_sigma, posterior_means, rescale
+from dreamseed.cat.polytomous import make_bank
+from dreamseed.itembank.kinds import max_score
 from dreamseed.itembank.models import (
+    POLYTOMOUS_MODELS,
     BankRevision,
     CalibrationKind,
     CalibrationMethod,
@@ -177,6 +182,7 @@ def calibration_run_create(
                 old_se_a=item.se_a,
                 old_se_b=item.se_b,
                 old_se_c=item.se_c,
+                old_steps=list(item.steps),
             )
             for item in selected
         ]
@@ -258,6 +264,7 @@ def calibration_run_accept(
         for result in results
         if (items[result.item_id].a, items[result.item_id].b, items[result.item_id].c,
             items[result.item_id].d) != result.old_parameters
+        or list(items[result.item_id].steps) != list(result.old_steps)
     ]  # fmt: skip
     if stale:
         raise ValidationError(
@@ -272,13 +279,17 @@ def calibration_run_accept(
         item = items[result.item_id]
         item.a, item.b, item.c, item.d = result.new_parameters
         item.se_a, item.se_b, item.se_c = result.se_a, result.se_b, result.se_c
-        item.model = run.model
+        if item.model in POLYTOMOUS_MODELS:
+            item.steps = list(result.new_steps)  # a GPCM/GRM item keeps its model
+        else:
+            item.model = run.model
         if promote_pilots and item.status == ItemStatus.PILOT:
             item.status = ItemStatus.ACTIVE
         item.updated = timezone.now()
         changed.append(item)
     Item.objects.bulk_update(
-        changed, ["a", "b", "c", "d", "se_a", "se_b", "se_c", "model", "status", "updated"]
+        changed,
+        ["a", "b", "c", "d", "se_a", "se_b", "se_c", "model", "steps", "status", "updated"],
     )
     run.status = CalibrationStatus.ACCEPTED
     run.accepted_by = accepted_by
@@ -370,6 +381,9 @@ def _load_responses(selected_ids: list[int]):
 def _execute(run: CalibrationRun, progress: _Progress) -> None:
     results = {result.item_id: result for result in run.results.all()}
     selected_ids = list(results)
+    if _has_partial_credit(selected_ids):
+        _execute_mixed(run, progress, results)
+        return
     session_ids, item_ids, answers = _load_responses(selected_ids)
     if len(answers) == 0:
         raise CalibrationDataError(_("None of these items has been answered yet."))
@@ -474,6 +488,155 @@ def _execute(run: CalibrationRun, progress: _Progress) -> None:
     _save(run, results, unique_items, free, estimates, se, flags, n_responses, observed, summary)
 
 
+# --- Mixed banks (partial credit) ----------------------------------------------------------------
+
+
+def _has_partial_credit(selected_ids: list[int]) -> bool:
+    """Whether the run's sessions answered a GPCM/GRM item: then the mixed-bank engine
+    (dreamseed.cat.calibration_poly) calibrates, dichotomous items alongside."""
+    from dreamseed.assessments.models import Attempt
+
+    sessions = Attempt.objects.filter(item_id__in=selected_ids).values("session_id")
+    return (
+        Item.objects.filter(pk__in=selected_ids, model__in=POLYTOMOUS_MODELS).exists()
+        or Attempt.objects.filter(
+            session_id__in=sessions, item__model__in=POLYTOMOUS_MODELS
+        ).exists()
+    )
+
+
+def _load_scores(selected_ids: list[int]):
+    """Like _load_responses, with points: a partial-credit answer's score (0/1 for the others,
+    whose attempts may predate scores); answers still waiting for a teacher are left out."""
+    from dreamseed.assessments.models import Attempt
+    from dreamseed.assessments.selectors import RUBRIC_ITEM
+
+    sessions = Attempt.objects.filter(item_id__in=selected_ids).values("session_id")
+    rows = np.array(
+        Attempt.objects.filter(session_id__in=sessions)
+        .exclude(RUBRIC_ITEM & Q(score__isnull=True))
+        .annotate(points=Coalesce("score", Cast("correct", IntegerField())))
+        .values_list("session_id", "item_id", "points"),
+        dtype=np.int64,
+    ).reshape(-1, 3)
+    return rows[:, 0], rows[:, 1], rows[:, 2]
+
+
+def _execute_mixed(run: CalibrationRun, progress: _Progress, results: dict) -> None:
+    """Calibrate selected items of a bank with GPCM/GRM items: free items estimated with their
+    own polytomous model (dichotomous ones with the run's model), the other answered items
+    held fixed as anchors (the ability distribution is then estimated, so the new parameters
+    are on the bank's scale); without anchors, ability is N(0, 1)."""
+    selected_ids = list(results)
+    session_ids, item_ids, scores = _load_scores(selected_ids)
+    if len(scores) == 0:
+        raise CalibrationDataError(_("None of these items has been answered yet."))
+    progress.set(5, STAGE_LOADING, force=True)
+    rows = {
+        pk: (model, a, b, c, d, list(steps), kind, answer)
+        for pk, model, a, b, c, d, steps, kind, answer in Item.objects.filter(
+            pk__in=np.unique(item_ids).tolist()
+        ).values_list(
+            "pk", "model", "a", "b", "c", "d", "steps", "current_version__kind",
+            "current_version__answer",
+        )
+    }  # fmt: skip
+    selected = set(selected_ids)
+
+    def known(pk):
+        model, _a, b, *_rest = rows[pk]
+        return bool(rows[pk][5]) if model in POLYTOMOUS_MODELS else b is not None
+
+    usable = np.isin(item_ids, [pk for pk in rows if known(pk) or pk in selected])
+    session_ids, item_ids, scores = session_ids[usable], item_ids[usable], scores[usable]
+    unique_items, item_idx = np.unique(item_ids, return_inverse=True)
+    unique_sessions, person_idx = np.unique(session_ids, return_inverse=True)
+    free = np.isin(unique_items, selected_ids)
+    models, categories, thresholds, anchor_models = [], [], [], []
+    for index, pk in enumerate(unique_items.tolist()):
+        model, _a, b, _c, _d, steps, kind, answer = rows[pk]
+        polytomous = model in POLYTOMOUS_MODELS
+        if polytomous:
+            m = len(steps) or max(1, max_score(kind or "single", answer))
+            models.append(model)
+            anchor_models.append(model)
+            thresholds.append(steps if not free[index] else list(np.linspace(-1, 1, m)))
+        else:
+            models.append(run.model if free[index] else "3PL")
+            anchor_models.append("4PL")
+            thresholds.append([b if b is not None and not free[index] else 0.0])
+        categories.append(len(thresholds[-1]) + 1)
+    # Scores above an item's maximum cannot come from the item as written now.
+    fits = scores < np.asarray(categories)[item_idx]
+    person_idx, item_idx, scores = person_idx[fits], item_idx[fits], scores[fits]
+    anchors_answered = np.unique(item_idx[~free[item_idx]])
+    progress.set(10, STAGE_ESTIMATING, force=True)
+    anchored = len(anchors_answered) > 0
+    anchors = None
+    if anchored:
+        fixed_rows = [rows[pk] for pk in unique_items.tolist()]
+        anchors = make_bank(
+            [row[1] if not free[i] else 1.0 for i, row in enumerate(fixed_rows)],
+            thresholds,
+            anchor_models,
+            c=[0.0 if free[i] or row[0] in POLYTOMOUS_MODELS else row[3]
+               for i, row in enumerate(fixed_rows)],
+            d=[1.0 if free[i] or row[0] in POLYTOMOUS_MODELS else row[4]
+               for i, row in enumerate(fixed_rows)],
+        )  # fmt: skip
+    outcome = calibrate_poly(
+        person_idx,
+        item_idx,
+        scores,
+        models=models,
+        n_items=len(unique_items),
+        n_persons=len(unique_sessions),
+        n_categories=categories,
+        anchors=anchors,
+        fixed=~free if anchored else None,
+        min_responses=run.min_responses,
+        max_se=(run.max_se_a, run.max_se_b, MAX_SE_C),
+    )
+    summary = {
+        "n_persons": len(unique_sessions),
+        "n_responses": len(scores),
+        "n_anchors": len(anchors_answered),
+        "iterations": outcome.iterations,
+        "converged": outcome.converged,
+        "method": CalibrationMethod.ANCHORED if anchored else CalibrationMethod.FREE_UNLINKED,
+    }
+    if anchored:
+        summary.update(population_mean=outcome.population_mean, population_sd=outcome.population_sd)
+    estimates, se, steps = _mixed_estimates(outcome, models)
+    progress.set(92, STAGE_SAVING, force=True)
+    _save(
+        run, results, unique_items, free, estimates, se, outcome.flags, outcome.n_responses, {},
+        summary, steps=steps,
+    )  # fmt: skip
+
+
+def _mixed_estimates(outcome, models):
+    """[a, b, c, d] and SEs per item as the result rows keep them (a GPCM/GRM item's b is the
+    mean of its steps, with the SE of that mean, covariances left out), and the steps."""
+    n = len(models)
+    estimates = np.full((n, 4), np.nan)
+    se = np.full((n, 3), np.nan)
+    steps = {}
+    for index, model in enumerate(models):
+        m = int(outcome.n_categories[index]) - 1
+        row = outcome.thresholds[index, :m]
+        row_se = outcome.se_thresholds[index, :m]
+        if model in POLYTOMOUS_MODELS:
+            location, location_se = np.mean(row), np.sqrt(np.sum(row_se**2)) / m
+            steps[index] = [round(float(value), 6) for value in row]
+            c = 0.0
+        else:
+            location, location_se, c = row[0], row_se[0], outcome.c[index]
+        estimates[index] = (outcome.a[index], location, c, 1.0)
+        se[index] = (outcome.se_a[index], location_se, outcome.se_c[index])
+    return estimates, se, steps
+
+
 def _observed_proportions(person_idx, item_idx, answers, theta, free_indices):
     """{item index: [[theta, proportion correct, n], ...]} by ability group, for the plots."""
     low, high = OBSERVED_RANGE
@@ -503,7 +666,10 @@ def _number(value) -> float | None:
 
 
 @transaction.atomic
-def _save(run, results, unique_items, free, estimates, se, flags, n_responses, observed, summary):
+def _save(
+    run, results, unique_items, free, estimates, se, flags, n_responses, observed, summary,
+    *, steps=None,
+):  # fmt: skip
     locked = CalibrationRun.objects.select_for_update().get(pk=run.pk)
     if locked.status != CalibrationStatus.RUNNING:
         raise CalibrationCancelled
@@ -526,6 +692,7 @@ def _save(run, results, unique_items, free, estimates, se, flags, n_responses, o
             result.new_a = result.new_c = result.new_d = None
         result.se_a, result.se_b, result.se_c = (_number(value) for value in se[index])
         result.observed = observed.get(index, [])
+        result.new_steps = (steps or {}).get(index, []) if result.new_b is not None else []
     CalibrationResult.objects.bulk_update(
         results.values(),
         [
@@ -539,6 +706,7 @@ def _save(run, results, unique_items, free, estimates, se, flags, n_responses, o
             "se_b",
             "se_c",
             "observed",
+            "new_steps",
         ],
         batch_size=1000,
     )

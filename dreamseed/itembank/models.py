@@ -514,6 +514,9 @@ class CalibrationResult(models.Model):
     flag = models.CharField(max_length=20, blank=True)
     # Observed proportion correct by ability group, for the plot: [[theta, p, n], ...].
     observed = models.JSONField(default=list, blank=True)
+    # A GPCM/GRM item's steps before and after (its b is their mean; empty for dichotomous).
+    old_steps = ArrayField(models.FloatField(), blank=True, default=list)
+    new_steps = ArrayField(models.FloatField(), blank=True, default=list)
 
     class Meta:
         ordering = ["run", "item__external_id"]

@@ -38,6 +38,7 @@ from dreamseed.itembank.import_export import (
 from dreamseed.itembank.kinds import kind_label
 from dreamseed.itembank.models import (
     CALIBRATION_OUTCOMES,
+    POLYTOMOUS_MODELS,
     CalibrationKind,
     CalibrationStatus,
     Item,
@@ -433,6 +434,20 @@ def calibration_create(request):
 
 
 def _with_chart(result):
+    if result.old_model in POLYTOMOUS_MODELS:
+        # A GPCM/GRM item: its new category curves (its b alone would draw a wrong 2PL curve).
+        steps = result.new_steps if result.is_estimated else result.old_steps
+        result.chart = None
+        if steps:
+            result.chart = charts.ccc_svg(
+                model=result.old_model,
+                a=result.new_a if result.is_estimated else result.old_a,
+                steps=steps,
+                title=_("Category characteristic curves of %(id)s")
+                % {"id": result.item.external_id},
+                labels=[str(k) for k in range(len(steps) + 1)],
+            )
+        return result
     result.chart = charts.icc_svg(
         old=result.old_parameters if result.old_b is not None else None,
         new=result.new_parameters if result.is_estimated else None,
