@@ -13,7 +13,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from dreamseed.itembank.kinds import score_display
+from dreamseed.itembank.kinds import response_display, score_display
 from dreamseed.itembank.models import MODEL_MAX_LENGTH, IrtModel
 
 
@@ -340,3 +340,14 @@ class Attempt(models.Model):
     @property
     def awaiting_marking(self) -> bool:
         return self.score is None and self.item_version.is_teacher_marked
+
+    @property
+    def response_text(self) -> str:
+        """The response in words, for results and reports: True/False, "B, D", "C → A → B", or
+        the text as typed (templates escape it)."""
+        return response_display(self.item_version, self.selected_choice)
+
+    @property
+    def is_unscored(self) -> bool:
+        """An answer to an item nobody marks (an extended answer without rubric points)."""
+        return not self.item_version.is_scored

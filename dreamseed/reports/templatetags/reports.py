@@ -25,3 +25,17 @@ def fit(value, width: int) -> str:
         used += size
         kept.append(character)
     return text
+
+
+@register.filter
+def fits(value, width: int) -> bool:
+    """Whether `fit` would keep `value` whole."""
+    text = "" if value is None else str(value)
+    return fit(text, width) == text
+
+
+@register.filter
+def one_line(value) -> str:
+    """The text on one line: line breaks and tabs (which would jump to the listing's tab stops)
+    become single spaces."""
+    return " ".join(("" if value is None else str(value)).split())
