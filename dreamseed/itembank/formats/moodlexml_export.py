@@ -78,6 +78,10 @@ def item_tags(row: dict) -> list[str]:
         tags.append(f"{TAG_PREFIX}partial_tolerance={number_text(answer['partial_tolerance'])}")
     if answer.get("max_points"):
         tags.append(f"{TAG_PREFIX}max_points={int(answer['max_points'])}")
+    if row["kind"] == ItemKind.ORDERING and answer.get("order"):
+        # Moodle keeps only the right order of the answers; their keys let ours come back as
+        # they were (options in key order, this order right).
+        tags.append(f"{TAG_PREFIX}order={','.join(answer['order'])}")
     return tags
 
 

@@ -331,6 +331,7 @@ def test_moodle_xml_has_what_moodles_importer_reads():
 
     order = _question(quiz, "K-order")
     assert _answers(order) == [("1", "gamma"), ("2", "alpha"), ("3", "beta")]
+    assert "dreamseed:order=C,A,B" in [t.text for t in order.iterfind("tags/tag/text")]
     assert order.findtext("gradingtype") == "ALL_OR_NOTHING"
     assert order.findtext("selecttype") == "ALL"
 
