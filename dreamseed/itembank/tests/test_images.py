@@ -178,3 +178,20 @@ def test_an_upload_without_a_file_says_so(client_for, alpha_teacher, media_root)
     assert response.status_code == 400
     assert response.json() == {"error": "Choose an image file to upload."}
     assert client_for(alpha_teacher).get("/items/images/").status_code == 405
+
+
+def test_an_item_with_images_is_edited_and_saved_unchanged(client_for, alpha_teacher):
+    stem = f'Which shape is this? <img src="{STORED}" alt="A blue square">'
+    client = client_for(alpha_teacher)
+    response = client.post("/items/new/", item_form_data(external_id="IMG-EDIT", stem=stem))
+    assert response.status_code == 302
+    with in_schema(alpha_teacher.schema_name):
+        item = Item.objects.get(external_id="IMG-EDIT")
+        saved = item.current_version.stem
+    form = client.get(f"/items/{item.pk}/edit/").context["form"]
+    assert form.initial["stem"] == stem  # the teacher edits what they wrote
+    client.post(f"/items/{item.pk}/edit/", item_form_data(external_id="IMG-EDIT", stem=stem))
+    with in_schema(alpha_teacher.schema_name):
+        item.refresh_from_db()
+        assert item.current_version.stem == saved == f"<p>{stem}</p>"
+        assert item.versions.count() == 1
