@@ -21,7 +21,14 @@ from dreamseed.itembank.kinds import (
     definition_clean,
     true_false_label,
 )
-from dreamseed.itembank.models import CALIBRATION_MODELS, IrtModel, Item, ItemStatus, ItemVersion
+from dreamseed.itembank.models import (
+    CALIBRATION_MODELS,
+    POLYTOMOUS_MODELS,
+    IrtModel,
+    Item,
+    ItemStatus,
+    ItemVersion,
+)
 from dreamseed.itembank.sanitize import option_clean, option_source, stem_clean, stem_source
 from dreamseed.itembank.selectors import ITEM_SORTS, ItemFilters
 from dreamseed.itembank.validation import (
@@ -329,7 +336,24 @@ class ItemForm(forms.Form):
                 "accepted": [line.strip() for line in lines if line.strip()],
                 "case_sensitive": bool(data.get("case_sensitive")),
             }
+        self._keep_partial_credit(raw, data)
         return raw
+
+    def _keep_partial_credit(self, raw: dict, data: dict) -> None:
+        """Partial credit the editor has no fields for (yet) stays as it is: a GPCM/GRM item's
+        steps while it keeps such a model, and the version's scoring rule while it keeps its
+        type (see itembank.kinds SCORING RULES)."""
+        if self.item is None:
+            return
+        if "steps" not in self.fields and data.get("model") in POLYTOMOUS_MODELS:
+            raw["steps"] = list(self.item.steps)
+        version = self.item.current_version
+        if version is None or version.kind != raw["kind"]:
+            return
+        for name in ("scoring", "partial_tolerance", "max_points"):
+            value = (version.answer or {}).get(name)
+            if name not in self.fields and value is not None:
+                raw[name] = value
 
     def _keep_ordering_content(self, raw: dict) -> None:
         """An ordering item whose options were stored in another order than the right one

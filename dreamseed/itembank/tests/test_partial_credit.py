@@ -222,3 +222,33 @@ def test_a_bad_steps_cell_names_line_and_column(alpha_admin):
     assert [str(problem) for problem in plan.problems] == [
         "Line 2, column 'steps': Step 2 (“oops”) is not a number; separate steps with ;."
     ]
+
+
+@pytest.mark.django_db
+def test_the_editor_keeps_steps_and_scoring_it_has_no_fields_for(alpha_admin):
+    from dreamseed.itembank.forms import ItemForm
+    from dreamseed.itembank.services import item_create, item_update
+    from dreamseed.testing import in_schema
+
+    with in_schema(alpha_admin.schema_name):
+        values, errors = _clean(**MULTIPLE, scoring="partial", model="GPCM", steps="-1;0;1")
+        assert not errors
+        item = item_create(values=values, created_by=None)
+        data = {
+            key: value for key, value in ItemForm(item=item).initial.items() if value is not None
+        }
+        data["stem"] = "Question, reworded?"
+        form = ItemForm(data=data, item=item)
+        assert form.is_valid(), form.errors
+        item_update(item=item, values=form.values, updated_by=None)
+        item.refresh_from_db()
+        assert item.steps == [-1.0, 0.0, 1.0] and item.model == "GPCM"
+        assert item.current_version.answer == {"keys": ["A", "B", "C"], "scoring": "partial"}
+        data["model"] = "2PL"
+        data["b"], data["c"] = "0", "0"
+        form = ItemForm(data=data, item=item)
+        assert not form.is_valid()
+        assert form.errors["model"] == [
+            "This item gives up to 3 points: choose GPCM or GRM (partial credit), or score it "
+            "right/wrong."
+        ]
