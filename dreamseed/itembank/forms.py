@@ -15,6 +15,8 @@ from dreamseed.itembank.calibration_runs import (
 )
 from dreamseed.itembank.import_export import IMPORT_MAX_BYTES, import_upload_check
 from dreamseed.itembank.kinds import (
+    SCORING_PARTIAL,
+    SCORING_RUBRIC,
     TRUE_FALSE_KEYS,
     WITH_OPTIONS,
     ItemKind,
@@ -23,7 +25,6 @@ from dreamseed.itembank.kinds import (
 )
 from dreamseed.itembank.models import (
     CALIBRATION_MODELS,
-    POLYTOMOUS_MODELS,
     IrtModel,
     Item,
     ItemStatus,
@@ -52,7 +53,7 @@ _KEY_FIELD_BY_KIND = {
 _UNIT_SEPARATORS = re.compile(r"[;,|\n]")
 _METADATA_FIELDS = (
     "external_id", "status", "subject", "grade", "content_area", "standards", "model",
-    "a", "b", "c", "d",
+    "a", "b", "c", "d", "steps",
 )  # fmt: skip
 
 
@@ -161,6 +162,18 @@ class ItemForm(forms.Form):
         required=False,
         widget=forms.CheckboxInput(attrs={"data-preview-source": ""}),
     )
+    partial_tolerance = forms.CharField(
+        label=_("Half credit within (±)"),
+        required=False,
+        max_length=50,
+        widget=forms.TextInput(
+            attrs={"inputmode": "decimal", "autocomplete": "off", "data-preview-source": ""}
+        ),
+        help_text=_(
+            "Optional partial credit: 2 points within the tolerance, 1 point within this wider "
+            "distance. Needs a GPCM or GRM model with 2 steps."
+        ),
+    )
     accepted_answers = forms.CharField(
         label=_("Accepted answers"),
         required=False,
@@ -169,6 +182,25 @@ class ItemForm(forms.Form):
         help_text=_(
             "One per line. Spaces, accents and (unless you tick below) capitals do not count; "
             "* stands for any letters, e.g. photosynth*."
+        ),
+    )
+    scoring = forms.BooleanField(
+        label=_("Partial credit: a point for each right option chosen, minus one for each wrong"),
+        required=False,
+        widget=forms.CheckboxInput(attrs={"data-preview-source": ""}),
+        help_text=_("Needs a GPCM or GRM model with as many steps as correct options."),
+    )
+    max_points = forms.CharField(
+        label=_("Points a teacher gives (rubric)"),
+        required=False,
+        max_length=10,
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "off", "data-preview-source": ""}
+        ),
+        help_text=_(
+            "Optional, 1 to 10: a teacher marks each answer with 0 to this many points. Short "
+            "text: the accepted answers are then only a guide. More than 1 point needs a GPCM "
+            "or GRM model with as many steps."
         ),
     )
     case_sensitive = forms.BooleanField(
@@ -216,6 +248,15 @@ class ItemForm(forms.Form):
     d = forms.CharField(
         label=_("Upper asymptote d"), required=False, initial="1.0", widget=_number_input()
     )
+    steps = forms.CharField(
+        label=_("Category steps"),
+        required=False,
+        max_length=300,
+        help_text=_(
+            "GPCM and GRM items only: one step per point, separated by semicolons, e.g. "
+            "-1.2; 0.3; 1.1."
+        ),
+    )
 
     def __init__(self, *args, item: Item | None = None, **kwargs):
         self.item = item
@@ -253,6 +294,7 @@ class ItemForm(forms.Form):
             "b": "" if item.b is None else repr(item.b),
             "c": repr(item.c),
             "d": repr(item.d),
+            "steps": "; ".join(_number_text(step) for step in item.steps),
         }
         if version is not None:
             initial.update(ItemForm._initial_content(version))
@@ -278,15 +320,20 @@ class ItemForm(forms.Form):
             initial["truefalse_key"] = version.correct_key
         elif version.kind == ItemKind.MULTIPLE:
             initial["correct_keys"] = list(answer.get("keys", []))
+            initial["scoring"] = answer.get("scoring") == SCORING_PARTIAL
         elif version.kind == ItemKind.NUMERIC:
             initial["answer_value"] = _number_text(answer.get("value"))
             tolerance = answer.get("tolerance") or 0
             initial["answer_tolerance"] = _number_text(tolerance) if tolerance else ""
             initial["answer_units"] = "; ".join(answer.get("units", []))
             initial["answer_unit_required"] = bool(answer.get("unit_required"))
+            partial = answer.get("partial_tolerance")
+            initial["partial_tolerance"] = "" if partial is None else _number_text(partial)
         elif version.kind == ItemKind.TEXT:
             initial["accepted_answers"] = "\n".join(answer.get("accepted", []))
             initial["case_sensitive"] = bool(answer.get("case_sensitive"))
+        if answer.get("max_points"):
+            initial["max_points"] = str(answer["max_points"])
         return initial
 
     def option_rows(self):
@@ -321,6 +368,7 @@ class ItemForm(forms.Form):
             raw["correct_key"] = data.get("truefalse_key") or ""
         elif kind == ItemKind.MULTIPLE:
             raw["correct_key"] = ";".join(data.get("correct_keys") or [])
+            raw["scoring"] = SCORING_PARTIAL if data.get("scoring") else ""
         elif kind == ItemKind.NUMERIC:
             raw["answer_value"] = data.get("answer_value") or ""
             raw["answer_tolerance"] = data.get("answer_tolerance") or ""
@@ -330,30 +378,17 @@ class ItemForm(forms.Form):
                 if unit.strip()
             ]
             raw["answer_unit_required"] = bool(data.get("answer_unit_required"))
+            raw["partial_tolerance"] = data.get("partial_tolerance") or ""
         elif kind == ItemKind.TEXT:
             lines = (data.get("accepted_answers") or "").splitlines()
             raw["answer"] = {
                 "accepted": [line.strip() for line in lines if line.strip()],
                 "case_sensitive": bool(data.get("case_sensitive")),
             }
-        self._keep_partial_credit(raw, data)
+        if kind in (ItemKind.TEXT, ItemKind.EXTENDED) and (data.get("max_points") or "").strip():
+            raw["scoring"] = SCORING_RUBRIC
+            raw["max_points"] = data["max_points"].strip()
         return raw
-
-    def _keep_partial_credit(self, raw: dict, data: dict) -> None:
-        """Partial credit the editor has no fields for (yet) stays as it is: a GPCM/GRM item's
-        steps while it keeps such a model, and the version's scoring rule while it keeps its
-        type (see itembank.kinds SCORING RULES)."""
-        if self.item is None:
-            return
-        if "steps" not in self.fields and data.get("model") in POLYTOMOUS_MODELS:
-            raw["steps"] = list(self.item.steps)
-        version = self.item.current_version
-        if version is None or version.kind != raw["kind"]:
-            return
-        for name in ("scoring", "partial_tolerance", "max_points"):
-            value = (version.answer or {}).get(name)
-            if name not in self.fields and value is not None:
-                raw[name] = value
 
     def _keep_ordering_content(self, raw: dict) -> None:
         """An ordering item whose options were stored in another order than the right one
@@ -382,6 +417,8 @@ class ItemForm(forms.Form):
         for name, messages in errors.items():
             if name == "correct_key":
                 field = _KEY_FIELD_BY_KIND.get(raw["kind"], "correct_key")
+            elif name == "scoring" and raw["kind"] != ItemKind.MULTIPLE:
+                field = "max_points"
             else:
                 field = name if name in self.fields else None
             for message in messages:

@@ -399,3 +399,122 @@ def test_another_schools_teacher_cannot_open_or_edit_alpha_items(
         assert ItemVersion.objects.get(item=item).answer == {
             "value": 7.0, "tolerance": 0.0, "units": [], "unit_required": False,
         }  # fmt: skip
+
+
+PARTIAL = {
+    "multiple": (
+        {
+            "kind": "multiple",
+            "option_d": "3/4",
+            "correct_keys": ["A", "D"],
+            "scoring": "on",
+            "model": "GPCM",
+            "steps": "-0.5; 0.5",
+            "c": "0",
+            "b": "",
+        },
+        {"keys": ["A", "D"], "scoring": "partial"},
+        [-0.5, 0.5],
+    ),
+    "numeric": (
+        {
+            "kind": "numeric",
+            "answer_value": "10",
+            "answer_tolerance": "0.5",
+            "partial_tolerance": "2",
+            "model": "GRM",
+            "steps": "-1;1",
+            "c": "0",
+            "b": "",
+        },
+        {
+            "value": 10,
+            "tolerance": 0.5,
+            "units": [],
+            "unit_required": False,
+            "partial_tolerance": 2,
+        },
+        [-1, 1],
+    ),
+    "text": (
+        {
+            "kind": "text",
+            "accepted_answers": "photosynthesis",
+            "max_points": "3",
+            "model": "GPCM",
+            "steps": "-1; 0; 1.5",
+            "c": "0",
+            "b": "",
+        },
+        {
+            "accepted": ["photosynthesis"],
+            "case_sensitive": False,
+            "scoring": "rubric",
+            "max_points": 3,
+        },
+        [-1, 0, 1.5],
+    ),
+    "extended": (
+        {
+            "kind": "extended",
+            "max_points": "2",
+            "model": "GPCM",
+            "steps": "0; 1",
+            "c": "0",
+            "b": "",
+            **NO_OPTIONS,
+        },
+        {"max_points": 2},
+        [0, 1],
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(PARTIAL))
+def test_partial_credit_is_written_and_kept_by_the_editor(client_for, alpha_teacher, kind):
+    data, answer, steps = PARTIAL[kind]
+    client = client_for(alpha_teacher)
+    response = client.post("/items/new/", item_form_data(external_id=f"P-{kind}", **data))
+    assert response.status_code == 302, response.context["form"].errors
+    with in_schema(alpha_teacher.schema_name):
+        item = Item.objects.select_related("current_version").get(external_id=f"P-{kind}")
+        assert item.current_version.answer == answer
+        assert (item.model, item.steps, item.status) == (data["model"], steps, "active")
+    form = client.get(f"/items/{item.pk}/edit/").context["form"]
+    response = client.post(f"/items/{item.pk}/edit/", {**_post_data(form), "grade": "6"})
+    assert response.status_code == 302, response.context["form"].errors
+    with in_schema(alpha_teacher.schema_name):
+        item.refresh_from_db()
+        assert ItemVersion.objects.filter(item=item).count() == 1
+        assert item.current_version.answer == answer and item.steps == steps
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        (
+            {
+                "kind": "numeric",
+                "answer_value": "3",
+                "answer_tolerance": "1",
+                "partial_tolerance": "0.5",
+            },
+            "partial_tolerance",
+            "wider than the tolerance",
+        ),
+        ({"kind": "extended", "max_points": "20", **NO_OPTIONS}, "max_points", "1"),
+        (
+            {"kind": "multiple", "correct_keys": ["A", "B"], "scoring": "on", "steps": "x"},
+            "steps",
+            "not a number",
+        ),
+    ],
+)
+def test_partial_credit_mistakes_are_told_at_their_field(
+    client_for, alpha_teacher, data, field, message
+):
+    response = client_for(alpha_teacher).post("/items/new/", item_form_data(**data))
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    assert field in errors, errors
+    assert message in " ".join(errors[field])
