@@ -20,14 +20,25 @@ observed p-value is far from the expected one; S-X2 is shown, not used for the f
 adaptive data it rejects most items that fit.
 """
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Count
 from django.utils import timezone
+from django.utils.html import strip_tags
 
 from dreamseed.cat.itemfit import mean_squares, prequential_fit, s_x2
+from dreamseed.itembank.kinds import (
+    TRUE_FALSE_KEYS,
+    ItemKind,
+    numeric_split,
+    response_display,
+    text_normalise,
+    true_false_label,
+)
 from dreamseed.itembank.models import FIT_P_LIMIT, MEAN_SQUARE_RANGE, Item, ItemStatistics
 
 #: Attempts older than this are left out.
@@ -184,3 +195,119 @@ def _item_fit(since) -> dict[int, dict]:
         }
         for k, pk in enumerate(item_ids.tolist())
     }
+
+
+# --- Answers given to one item (the item page) ---------------------------------------------------
+
+#: Most common wrong answers listed for a typed or ordering item.
+WRONG_ANSWERS_SHOWN = 5
+#: Distinct typed answers read from the database per item (the most frequent first).
+_DISTINCT_READ = 500
+
+
+@dataclass
+class OptionCount:
+    key: str
+    text: str
+    count: int
+    share: float | None
+    correct: bool
+
+
+@dataclass
+class AnswerCount:
+    answer: str
+    count: int
+    share: float | None
+
+
+@dataclass
+class ResponseAnalysis:
+    """What students answered to one version of an item: how often each option was chosen
+    (single choice, multiple select, true/false), or its most common wrong answers (numeric,
+    short text, ordering). An extended item's answers are read, not counted."""
+
+    kind: str
+    total: int
+    options: list[OptionCount]
+    wrong: list[AnswerCount]
+
+
+def item_response_analysis(*, version, statistics=None) -> ResponseAnalysis | None:
+    """The answers to `version` (over the statistics' period when there is one); None for an
+    extended item. Counts come from one grouped query; typed answers that differ only in case,
+    spacing or accents (or, for numbers, in how the same number is written) count as one."""
+    from dreamseed.assessments.models import Attempt
+
+    if version is None or version.kind == ItemKind.EXTENDED:
+        return None
+    attempts = Attempt.objects.filter(item_version=version)
+    if statistics is not None:
+        attempts = attempts.filter(created__gte=statistics.period_start)
+    choice_kind = version.kind in (ItemKind.SINGLE, ItemKind.MULTIPLE, ItemKind.TRUE_FALSE)
+    if not choice_kind:
+        attempts = attempts.filter(correct=False)
+    groups = list(
+        attempts.values_list("selected_choice")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "selected_choice")[:_DISTINCT_READ]
+    )
+    if choice_kind:
+        total = sum(n for _response, n in groups)
+        return ResponseAnalysis(version.kind, total, _option_counts(version, groups, total), [])
+    everyone = Attempt.objects.filter(item_version=version)
+    if statistics is not None:
+        everyone = everyone.filter(created__gte=statistics.period_start)
+    answered = everyone.count()
+    return ResponseAnalysis(version.kind, answered, [], _wrong_answers(version, groups, answered))
+
+
+def _option_counts(version, groups, total: int) -> list[OptionCount]:
+    chosen: dict[str, int] = {}
+    for response, n in groups:
+        for key in set(response.split(",")) if version.kind == ItemKind.MULTIPLE else {response}:
+            chosen[key] = chosen.get(key, 0) + n
+    if version.kind == ItemKind.MULTIPLE:
+        right = set((version.answer or {}).get("keys", []))
+    else:
+        right = {version.correct_key}
+    options = (
+        [(key, str(true_false_label(key))) for key in TRUE_FALSE_KEYS]
+        if version.kind == ItemKind.TRUE_FALSE
+        else [(option["key"], strip_tags(option["text"])) for option in version.options]
+    )
+    return [
+        OptionCount(key, text, chosen.get(key, 0), chosen.get(key, 0) / total if total else None,
+                    key in right)
+        for key, text in options
+    ]  # fmt: skip
+
+
+def _wrong_answers(version, groups, answered: int) -> list[AnswerCount]:
+    """The most common wrong answers, written as most students wrote them."""
+    answer = version.answer or {}
+    merged: dict[str, list] = {}  # normal form -> [count, {as written: count}]
+    for response, n in groups:
+        form = _normal_form(version.kind, answer, response)
+        entry = merged.setdefault(form, [0, {}])
+        entry[0] += n
+        entry[1][response] = entry[1].get(response, 0) + n
+    ranked = sorted(merged.values(), key=lambda entry: -entry[0])[:WRONG_ANSWERS_SHOWN]
+    return [
+        AnswerCount(
+            response_display(version, max(written.items(), key=lambda item: item[1])[0]),
+            count,
+            count / answered if answered else None,
+        )
+        for count, written in ranked
+    ]
+
+
+def _normal_form(kind: str, answer, response: str) -> str:
+    if kind == ItemKind.NUMERIC:
+        number, unit = numeric_split(response)
+        if number is not None:
+            return f"{number!r} {text_normalise(unit, case_sensitive=False)}"
+    if kind == ItemKind.TEXT:
+        return text_normalise(response, case_sensitive=bool(answer.get("case_sensitive")))
+    return response

@@ -46,6 +46,7 @@ from dreamseed.itembank.models import (
     ItemStatus,
     ItemVersion,
 )
+from dreamseed.itembank.statistics import item_response_analysis
 
 #: The exchange formats' download names: /items/export.qti.zip and /items/export.moodle.xml.
 EXPORT_QTI, EXPORT_MOODLE = "qti.zip", "moodle.xml"
@@ -155,6 +156,7 @@ def item_detail(request, pk: int):
             "categories": selectors.item_category_counts(
                 item=item, version=item.current_version, statistics=statistics
             ),
+            "answers": item_response_analysis(version=item.current_version, statistics=statistics),
         },
     )
 
