@@ -278,3 +278,25 @@ def test_a_student_answers_one_item_of_each_kind_with_the_keyboard_on_a_phone(
     }
     assert session.status == "completed" and session.n_items == 6
     context.close()
+
+    # The teacher reads each answer in words, the right answers, and the written one unscored.
+    teacher = browser.new_page(viewport={"width": 1280, "height": 900})
+    teacher.goto(live_server.url("alpha.localhost", "/accounts/login/"))
+    teacher.get_by_label("Username or email").fill("teacher@alpha.example")
+    teacher.get_by_label("Password").fill(PASSWORD)
+    teacher.get_by_role("button", name="Sign in").click()
+    teacher.goto(live_server.url("alpha.localhost", f"/tests/sessions/{session.pk}/"))
+    rows = teacher.get_by_role("row")
+    expect(rows).to_have_count(8)  # header + 7 answers
+    for kind, shown in {
+        "multiple": "A, B",
+        "truefalse": "True",
+        "ordering": "A → B → D → C",
+        "extended": "They keep moving <fast>.",
+    }.items():
+        expect(rows.filter(has_text=f"KIND-{kind}")).to_contain_text(shown)
+    expect(rows.filter(has_text="KIND-ordering")).to_contain_text("A → B → C → D")
+    expect(rows.filter(has_text="KIND-extended")).to_contain_text("not scored")
+    if shots:
+        teacher.screenshot(path=os.path.join(shots, "teacher-session.png"), full_page=True)
+    teacher.close()
