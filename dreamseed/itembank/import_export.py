@@ -264,7 +264,7 @@ def import_detect_format(filename: str, text: str) -> str:
         return FORMAT_GIFT
     if name.endswith(".xml") or moodlexml.looks_like_moodle_xml(text):
         return FORMAT_MOODLE_XML
-    if text.lstrip()[:1] in ("[", "{"):
+    if text.lstrip()[:1] in ("[", "{") and not gift.starts_with_format(text):
         return FORMAT_JSON
     # A .txt file is CSV unless it looks like GIFT (Moodle exports GIFT as .txt).
     return FORMAT_GIFT if gift.looks_like_gift(text) else FORMAT_CSV

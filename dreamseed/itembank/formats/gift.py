@@ -365,6 +365,14 @@ def read(text: str) -> ForeignFile:
     return found
 
 
+_FORMAT_PREFIX = re.compile(r"^\[(?:html|markdown|plain|moodle)\]")
+
+
+def starts_with_format(text: str) -> bool:
+    """GIFT text that opens with a `[html]`-style format (which would pass for a JSON list)."""
+    return bool(_FORMAT_PREFIX.match(text.lstrip("\ufeff \t\r\n")))
+
+
 _ANSWER_BLOCK = re.compile(r"(?<!\\)\{[^{}]*(?<!\\)\}")
 
 

@@ -430,6 +430,8 @@ def test_an_empty_gift_file_is_refused():
 
 
 def test_gift_sniffing():
+    assert gift.starts_with_format("[html]<p>What?</p>{=a ~b}")
+    assert not gift.starts_with_format('[{"external_id": "Q1"}]')
     assert gift.looks_like_gift("::Q1:: 1+1=2 {T}")
     assert gift.looks_like_gift("// comment\nWhat? {=a ~b}")
     assert not gift.looks_like_gift("external_id,stem,option_a\nQ1,What {x},a")

@@ -341,3 +341,31 @@ def test_two_questions_with_the_same_idnumber_are_both_named(client_for, alpha_t
     assert str(problem) == (
         "Item 2 (line 5), field 'external_id': The id DUP-1 is also used by item 1 (line 2)."
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "fmt"),
+    [
+        ("questions.txt", GIFT, "gift"),
+        ("questions.txt", "[html]<p>What?</p> {=a ~b}", "gift"),
+        ("items.txt", '[{"external_id": "Q1", "b": 1}]', "json"),
+        ("items.txt", "external_id,b\nQ1,1\n", "csv"),
+        ("items.txt", "stem,option_a,option_b,correct_key\nWhat is $\\frac{1}{2}$?,a,b,A\n", "csv"),
+        ("export.xml", MOODLE_XML, "moodlexml"),
+        ("questions.gift", "Q? {T}", "gift"),
+    ],
+)
+def test_the_format_is_detected_from_name_and_content(name, text, fmt):
+    from dreamseed.itembank.import_export import import_detect_format
+
+    assert import_detect_format(name, text) == fmt
+
+
+def test_an_xml_file_over_the_size_limit_is_refused(client_for, alpha_teacher, monkeypatch):
+    monkeypatch.setattr("dreamseed.itembank.import_export.IMPORT_MAX_BYTES", 50_000)
+    huge = MOODLE_XML.replace("</quiz>", "<!--" + "x" * 60_000 + "--></quiz>")
+    response = _upload(client_for(alpha_teacher), huge, "questions.xml")
+    assert response.status_code == 400
+    assert "The file is larger than" in response.text
+    with in_schema(alpha_teacher.schema_name):
+        assert not ItemImport.objects.exists()
