@@ -223,6 +223,19 @@ def assignment_item_exposure(*, assignment: Assignment, limit: int = 50):
     ]
 
 
+def assignment_answers(*, assignment):
+    """Every answer to the assignment, by student, sitting and position, with what the answers
+    CSV prints (one query)."""
+    return (
+        Attempt.objects.filter(session__assignment=assignment)
+        .select_related("session__student", "item", "item_version")
+        .order_by(
+            "session__student__last_name", "session__student__username",
+            "session__attempt_number", "position",
+        )
+    )  # fmt: skip
+
+
 def session_attempts(*, session: ExamSession):
     return session.attempts.select_related("item", "item_version").order_by("position")
 

@@ -15,6 +15,7 @@ urlpatterns = [
     path("assignments/<int:pk>/progress/", views.assignment_progress_fragment, name="progress"),
     path("assignments/<int:pk>/results/", views.assignment_results, name="results"),
     path("assignments/<int:pk>/results.csv", views.assignment_results_csv, name="results_csv"),
+    path("assignments/<int:pk>/answers.csv", views.assignment_answers_csv, name="answers_csv"),
     path("assignments/<int:pk>/marking/", views.assignment_marking, name="marking"),
     path("sessions/<int:pk>/", views.session_detail_staff, name="session"),
     re_path(

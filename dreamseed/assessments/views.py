@@ -323,6 +323,40 @@ def assignment_results_csv(request, pk):
     return response
 
 
+@staff_required
+def assignment_answers_csv(request, pk):
+    """Every answer of the assignment, one row each: the response in words (typed text as
+    typed, formula-safe), the right answer and how it was marked, for reading written answers
+    or looking for a misleading question outside the app."""
+    assignment = selectors.assignment_get_for_staff(user=request.user, pk=pk)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    filename = f"answers-{assignment.pk}-{timezone.now():%Y%m%d}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    writer = csv.writer(response)
+    writer.writerow(
+        ["student", "username", "attempt", "position", "item", "version", "type", "answer",
+         "right_answer", "marked", "points", "pilot", "seconds"]
+    )  # fmt: skip
+    for attempt in selectors.assignment_answers(assignment=assignment):
+        student, version = attempt.session.student, attempt.item_version
+        if attempt.is_unscored:
+            marked = "not scored"
+        elif attempt.awaiting_marking:
+            marked = "to be marked"
+        else:
+            marked = "right" if attempt.correct else "wrong"
+        writer.writerow([
+            spreadsheet_safe(student.get_full_name()), spreadsheet_safe(student.username),
+            attempt.session.attempt_number, attempt.position,
+            spreadsheet_safe(attempt.item.external_id), version.number, version.kind,
+            spreadsheet_safe(attempt.response_text), spreadsheet_safe(version.answer_display),
+            marked, "" if attempt.score is None else attempt.score,
+            "yes" if attempt.is_pilot else "no",
+            "" if attempt.response_seconds is None else attempt.response_seconds,
+        ])  # fmt: skip
+    return response
+
+
 def _round(value, digits=1):
     return "" if value is None else round(value, digits)
 

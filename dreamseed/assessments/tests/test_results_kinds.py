@@ -2,6 +2,8 @@
 show each response in words (typed text escaped), staff see the right answer, an extended
 answer is the student's text marked "not scored"; a student's own result page shows no answers."""
 
+import csv
+import io
 import os
 from pathlib import Path
 
@@ -160,3 +162,49 @@ def test_the_student_report_lists_each_answer_in_words_and_the_written_answer(
     # The report goes to the student too: it never tells the right answers.
     assert "Seoul" not in text and "unit optional" not in text
     assert page_png(data, page=2, out=tmp_path / "appendix.png").stat().st_size > 0
+
+
+def _csv_rows(response) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(response.content.decode())))
+
+
+def test_the_answers_csv_has_every_answer_in_words_and_how_it_was_marked(
+    client_for, alpha_teacher, world, kinds_session
+):
+    with in_schema(world.school.schema_name):
+        # A typed answer a spreadsheet would run as a formula stays text.
+        first = Attempt.objects.get(session=kinds_session, position=5)
+        Attempt.objects.filter(pk=first.pk).update(selected_choice="=HYPERLINK(1)")
+        answers = Attempt.objects.filter(session=kinds_session).count()
+    response = client_for(alpha_teacher).get(
+        f"/tests/assignments/{world.assignment.pk}/answers.csv"
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment" in response["Content-Disposition"]
+    rows = _csv_rows(response)
+    assert len(rows) == answers  # the pilot answer too
+    by_type = {row["type"]: row for row in rows[: len(ANSWERS)]}
+    assert {kind: (row["answer"], row["marked"]) for kind, row in by_type.items()} == {
+        "single": ("C", "wrong"),
+        "multiple": ("B, D", "right"),
+        "truefalse": ("True", "wrong"),
+        "numeric": ("2,55 cm", "right"),
+        "text": ("'=HYPERLINK(1)", "wrong"),
+        "ordering": ("C → A → B → D", "right"),
+        "extended": ("Gravity pulls them.\nThey <keep> moving.", "not scored"),
+    }
+    assert by_type["truefalse"]["right_answer"] == "False"
+    assert by_type["numeric"]["right_answer"] == "2.5 ± 0.1 cm (unit optional)"
+    assert by_type["extended"]["pilot"] == "yes" and by_type["extended"]["points"] == ""
+    assert rows[0]["student"] == "Sam Student" and rows[0]["seconds"] == "1.5"
+
+
+def test_only_the_classes_staff_get_the_answers_csv(
+    client_for, alpha_admin, alpha_teacher2, alpha_student, beta_teacher, world, kinds_session
+):
+    url = f"/tests/assignments/{world.assignment.pk}/answers.csv"
+    assert client_for(alpha_admin).get(url).status_code == 200
+    assert client_for(alpha_student).get(url).status_code == 403
+    assert client_for(alpha_teacher2).get(url).status_code == 404  # not their class
+    assert client_for(beta_teacher).get(url).status_code == 404  # another school
