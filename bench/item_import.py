@@ -159,7 +159,9 @@ def main():
                 summary["versions"] = ItemVersion.objects.count()
                 if args.pages:
                     client = Client(HTTP_HOST=school.primary_host)
-                    client.force_login(teacher, backend="django.contrib.auth.backends.ModelBackend")
+                    client.force_login(
+                        teacher, backend="dreamseed.accounts.backends.AccountBackend"
+                    )
                     client.get("/items/")  # warm-up
                     summary["pages_seconds"] = import_via_pages(
                         results, f"pages, {args.items} new", client=client,
