@@ -314,6 +314,7 @@ def _options(raw: Mapping, errors: _Errors) -> tuple[tuple[str, str], ...]:
 
     options: list[tuple[str, str]] = []
     gap_at: str | None = None
+    gap_reported = False  # one message for the first gap is enough
     for field, key, text in slots:
         raw_text = "" if text is None else str(text)
         if len(raw_text) > OPTION_MAX_CHARS:
@@ -323,11 +324,11 @@ def _options(raw: Mapping, errors: _Errors) -> tuple[tuple[str, str], ...]:
         if not clean:
             gap_at = gap_at or field
             continue
-        if gap_at is not None:
+        if gap_at is not None and not gap_reported:
             errors.add(
                 gap_at, _("This option is empty but a later one is not: fill them in order.")
             )
-            gap_at = "reported"
+            gap_reported = True
         if not _OPTION_KEY.match(key):
             errors.add(field, _("Option keys are letters or digits, like A."))
             continue

@@ -454,3 +454,32 @@ def test_moodle_ordering_questions_keep_the_right_order():
     assert raw["kind"] == "ordering"
     assert [o["text"] for o in raw["options"]] == ["Second", "First", "Third"]
     assert raw["answer"] == {"order": ["B", "A", "C"]}
+
+
+def test_garbage_never_crashes_the_readers_or_the_validation():
+    """Seeded fuzzing: whatever a file holds, the answer is a problem list or a file error
+    (never an exception, which would be a 500 on the upload page)."""
+    import random
+
+    from dreamseed.itembank.validation import item_values_clean
+
+    rng = random.Random(23)
+    pieces = [*"{}=~#:%\\/\n ab1.-", "[html]", "[markdown]", "::", "->", "..", "\\{", "\\n",
+              "$CATEGORY:", "####", "%50%", "%-100%", "TRUE", "T", "F"]  # fmt: skip
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randrange(1, 60))) for _ in range(2000)]
+    base = (FIXTURES / "moodle_all_types.xml").read_text()
+    mutated = []
+    for _ in range(300):
+        chars = list(base)
+        for _ in range(rng.randrange(1, 6)):
+            position = rng.randrange(len(chars))
+            chars.insert(position, rng.choice('<>/"=&;x1-%@ 0.'))
+        mutated.append("".join(chars))
+    for read, inputs in ((gift.read, texts), (moodlexml.read, mutated)):
+        for text in inputs:
+            try:
+                found = read(text)
+            except ForeignFileError:
+                continue
+            for question in found.questions:
+                item_values_clean(question.raw)

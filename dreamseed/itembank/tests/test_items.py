@@ -51,6 +51,12 @@ def test_a_school_admin_manages_the_bank_too(client_for, alpha_admin):
         ({"stem": "  "}, "stem", "Write the question"),
         ({"option_b": "", "option_c": ""}, "option_b", "at least 2 options"),
         ({"option_b": ""}, "option_b", "fill them in order"),
+        # Two gaps (A empty, then C empty before D) are one message, not a crash.
+        (
+            {"option_a": "", "option_c": "", "option_d": "5", "correct_key": "B"},
+            "option_a",
+            "fill them in order",
+        ),
         ({"correct_key": "D"}, "correct_key", "not one of the options"),
         ({"correct_key": ""}, "correct_key", "Choose the correct option"),
         ({"b": ""}, "b", "active item needs a difficulty"),
