@@ -59,7 +59,19 @@
     }
   }
 
+  function bindSignToggle() {
+    var button = region.querySelector(".sign-toggle");
+    if (!button) return;
+    var field = document.getElementById(button.getAttribute("aria-controls"));
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var value = field.value.replace(/^\s+/, "");
+      field.value = /^[-−]/.test(value) ? value.replace(/^[-−]\s*/, "") : "-" + value;
+    });
+  }
+
   function bindForm() {
+    bindSignToggle();
     var form = document.getElementById("answer-form");
     if (!form) return;
     form.addEventListener("submit", function (event) {

@@ -181,6 +181,15 @@ def _answer(page, kind):
         expect(field).to_have_accessible_description(re.compile("unit after the number"))
         page.keyboard.type("12,55 cm")  # typing goes into the field from the heading
         expect(field).to_have_value("12,55 cm")
+        # A phone's number pad may lack a minus key: the sign button, next in Tab order.
+        page.keyboard.press("Tab")
+        sign = page.get_by_role("button", name="+/− sign")
+        expect(sign).to_be_focused()
+        page.keyboard.press("Space")
+        expect(field).to_have_value("-12,55 cm")
+        page.keyboard.press("Space")
+        expect(field).to_have_value("12,55 cm")
+        page.keyboard.press("Shift+Tab")
         page.keyboard.press("Enter")
     elif kind == "text":
         field = page.get_by_role("textbox", name="Your answer")
