@@ -129,8 +129,10 @@ class Answered:
 
     @property
     def response(self) -> int:
-        """The engine's response: points of a partial-credit row, else 1 or 0."""
-        return int(self.score) if self.partial else int(self.correct)
+        """The engine's response: points of a GPCM/GRM answer, else 1 or 0 (full credit or not:
+        an item scored in points but answered under a right/wrong model counts as right only
+        with every point)."""
+        return int(self.score) if self.partial and self.steps else int(self.correct)
 
 
 @dataclass(frozen=True)

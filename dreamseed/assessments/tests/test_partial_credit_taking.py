@@ -160,3 +160,17 @@ def test_a_right_wrong_pool_records_as_before(world):
         theta, _se = estimate("eap", params, np.array([1, 0, 1]))
         assert session.theta == pytest.approx(theta)
     connection.set_schema_to_public()
+
+
+def test_history_rows_round_trip_and_give_the_engine_its_response():
+    from dreamseed.assessments.services import Answered
+
+    plain = Answered(5, True, False, 1.0, 0.2, 0.2, 1.0)
+    assert plain.as_row() == [5, 1, 0, 1.0, 0.2, 0.2, 1.0] and plain.response == 1
+    gpcm = Answered(6, False, False, 1.2, 0.1, 0.0, 1.0, False, 1, "GPCM", (-0.5, 0.7), True)
+    assert Answered.from_row(gpcm.as_row()) == gpcm and gpcm.response == 1
+    waiting = Answered(7, False, False, 1.0, 0.0, 0.0, 1.0, False, None, "GRM", (0.0, 1.0), True)
+    assert Answered.from_row(waiting.as_row()).waiting
+    # Points on an item that is right/wrong in the model now: full credit or nothing.
+    stepless = Answered(8, True, False, 1.0, 0.0, 0.0, 1.0, False, 2, "", (), True)
+    assert stepless.response == 1
