@@ -249,6 +249,9 @@ def test_editing_an_item_in_use_keeps_its_answer_or_makes_a_new_version(
         first.refresh_from_db()
         assert (first.options, first.correct_key, first.answer) == first_content
         second = item.current_version
+    old_page = client.get(f"/items/{item.pk}/versions/1/").text
+    assert first.kind_label in old_page and first.answer_display in old_page
+    with in_schema(alpha_teacher.schema_name):
         assert (second.options, second.correct_key, second.answer, second.stem) != (
             *first_content,
             first.stem,
