@@ -35,7 +35,7 @@ from dreamseed.itembank.import_export import (
     export_csv,
     export_json,
 )
-from dreamseed.itembank.kinds import kind_label
+from dreamseed.itembank.kinds import ItemKind, kind_label
 from dreamseed.itembank.models import (
     CALIBRATION_OUTCOMES,
     POLYTOMOUS_MODELS,
@@ -126,11 +126,29 @@ def item_export(request, fmt: str):
         package, _summary = export_qti_file(items, package_id=f"dreamseed-items-{stamp}")
         response = FileResponse(package, content_type="application/zip")
     else:
+        notes: list[str] = []
+        if request.GET.get("without") == "ordering":
+            items = _without_ordering(items, notes)
         response = StreamingHttpResponse(
-            export_moodle_xml(items), content_type="application/xml; charset=utf-8"
+            export_moodle_xml(items, notes), content_type="application/xml; charset=utf-8"
         )
     response["Content-Disposition"] = f'attachment; filename="items-{stamp}.{fmt}"'
     return response
+
+
+def _without_ordering(items, notes: list[str]):
+    """The items but ordering ones, for a Moodle without the Ordering question type (4.3 and
+    earlier without the plugin), which refuses a whole file that has one. The file ends with a
+    note naming what was left out."""
+    left_out = []
+    for item in items:
+        version = item.current_version
+        if version is not None and version.kind == ItemKind.ORDERING:
+            left_out.append(item.external_id)
+            continue
+        yield item
+    if left_out:
+        notes.append(_("Ordering items left out: %(ids)s.") % {"ids": ", ".join(left_out)})
 
 
 # --- One item -----------------------------------------------------------------------------------

@@ -60,3 +60,25 @@ def test_a_real_moodle_export_imports_with_every_type_and_its_image(
     text = versions["text"][1].answer
     assert text["accepted"] == ["Paris", "Paris*"] and not text["case_sensitive"]
     assert versions["extended"][1].stem == "<p>Explain why the sky is blue.</p>"
+
+
+def test_a_moodle_43_file_leaves_ordering_items_out_and_says_so(client_for, alpha_teacher):
+    """Moodle 4.3's qformat_xml refuses a whole file with one ordering question ("Question type
+    ordering is not supported by XML import"; qtype_ordering is core only from 4.4), so the
+    export menu offers a file without them."""
+    from dreamseed.itembank.import_export import import_plan
+    from dreamseed.itembank.services import plan_apply
+    from dreamseed.itembank.tests.test_kinds import CSV
+
+    with in_schema(alpha_teacher.schema_name):
+        plan_apply(plan=import_plan(text=CSV, fmt="csv"), user=None)
+    client = client_for(alpha_teacher)
+    listing = client.get("/items/")
+    assert "?without=ordering" in listing.text
+    full = b"".join(client.get("/items/export.moodle.xml").streaming_content).decode()
+    assert 'type="ordering"' in full
+    response = client.get("/items/export.moodle.xml?without=ordering")
+    text = b"".join(response.streaming_content).decode()
+    assert 'type="ordering"' not in text
+    assert text.count('<question type="multichoice">') == 1
+    assert "Ordering items left out: K5." in text
