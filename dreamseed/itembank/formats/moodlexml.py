@@ -12,6 +12,7 @@ the parser reaches their end, so memory stays small for large files.
 """
 
 import math
+import re
 from xml.etree.ElementTree import Element, ParseError, TreeBuilder
 
 from defusedxml import DefusedXmlException
@@ -39,6 +40,7 @@ from dreamseed.itembank.formats.moodle import (
 MAX_ELEMENTS = 1_500_000
 MAX_DEPTH = 40
 OPTION_KEYS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_OPTION_KEY = re.compile(r"^[A-Z0-9]{1,4}$")
 FULL_MARK = 100.0
 _FORMATS = {
     "html": HTML,
@@ -162,6 +164,7 @@ class _Reader:
         self.pending: list[tuple[ForeignQuestion, str]] = []  # (question, name) awaiting an id
         self.lines: dict[Element, int] = {}
         self.rubric = False  # the question's tags say it is marked with a rubric
+        self.tags: list[str] = []
 
     # --- Each child of <quiz> --------------------------------------------------------------
 
@@ -189,6 +192,7 @@ class _Reader:
             return
         tags = [_text(tag) for tag in element.findall("tags/tag")]
         self.rubric = f"{DREAMSEED_TAG_PREFIX}scoring=rubric" in tags
+        self.tags = tags
         read = getattr(self, f"read_{qtype}")
         fields = read(element, line)
         if fields is None:
@@ -452,13 +456,31 @@ class _Reader:
             text = self.html(answer, answer_line, "options", default_format=text_format)
             options.append({"key": key, "text": option_html(text)})
             positions.append(position)
-        order = [
-            option["key"]
+        ranked = [
+            option
             for _position, _index, option in sorted(
                 zip(positions, range(len(options)), options, strict=True)
             )
         ]
+        keys = self.order_keys(len(ranked))
+        if keys:  # our export: the options get their keys back, listed in key order
+            for option, key in zip(ranked, keys, strict=True):
+                option["key"] = key
+            options = sorted(ranked, key=lambda option: option["key"])
+            return {"kind": "ordering", "options": options, "answer": {"order": keys}}
+        order = [option["key"] for option in ranked]
         return {"kind": "ordering", "options": options, "answer": {"order": order}}
+
+    def order_keys(self, count: int) -> list[str] | None:
+        """The option keys a DreamSeed export put in `dreamseed:order=B,A,C`, when they fit."""
+        prefix = f"{DREAMSEED_TAG_PREFIX}order="
+        for tag in self.tags:
+            if tag.startswith(prefix):
+                keys = [key.strip() for key in tag[len(prefix) :].split(",")]
+                valid = all(_OPTION_KEY.match(key) for key in keys)
+                if valid and len(keys) == count and len(set(keys)) == count:
+                    return keys
+        return None
 
     def line_of(self, element: Element, default):
         return self.lines.get(element, default)

@@ -456,6 +456,25 @@ def test_moodle_ordering_questions_keep_the_right_order():
     assert raw["answer"] == {"order": ["B", "A", "C"]}
 
 
+def test_an_ordering_question_from_our_export_gets_its_keys_back():
+    answers = "".join(
+        f'<answer fraction="{n}" format="html"><text>{text}</text></answer>'
+        for n, text in enumerate(["gamma", "alpha", "beta"], start=1)
+    )
+    tags = "<tags><tag><text>dreamseed:order=C,A,B</text></tag></tags>"
+    found = moodlexml.read(_xml(_question("ordering", answers + tags)))
+    raw = found.questions[0].raw
+    assert raw["options"] == [
+        {"key": "A", "text": "alpha"},
+        {"key": "B", "text": "beta"},
+        {"key": "C", "text": "gamma"},
+    ]
+    assert raw["answer"] == {"order": ["C", "A", "B"]}
+    bad = tags.replace("C,A,B", "C,A")  # does not fit: keys assigned in file order
+    raw = moodlexml.read(_xml(_question("ordering", answers + bad))).questions[0].raw
+    assert raw["answer"] == {"order": ["A", "B", "C"]}
+
+
 def test_garbage_never_crashes_the_readers_or_the_validation():
     """Seeded fuzzing: whatever a file holds, the answer is a problem list or a file error
     (never an exception, which would be a 500 on the upload page)."""

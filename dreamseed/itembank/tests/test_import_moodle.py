@@ -280,7 +280,7 @@ def _source_rows(image_url: str) -> list[dict]:
         {**CALIBRATED, "external_id": "RT-text", "kind": "text", "stem": "<p>Capital?</p>",
          "answer": {"accepted": ["Paris", "the city of *"], "case_sensitive": True}},
         {**CALIBRATED, "external_id": "RT-order", "kind": "ordering", "stem": "<p>Order</p>",
-         "options": ABC, "answer": {"order": ["A", "B", "C"]}},
+         "options": ABC, "answer": {"order": ["C", "A", "B"]}},
         {"external_id": "RT-essay", "kind": "extended", "status": "pilot", "stem": "<p>Essay</p>",
          "content_area": "Writing"},
         {"external_id": "RT-gpcm", "status": "active", "model": "GPCM", "a": 0.9,
