@@ -498,9 +498,7 @@ def test_item_import_page_refuses_deeply_nested_json_files(ctx, personas, client
 
 
 def test_item_import_page_refuses_an_oversized_json_file(ctx, personas, client_for, monkeypatch):
-    from dreamseed.itembank import forms
-
-    monkeypatch.setattr(forms, "IMPORT_MAX_BYTES", 10_000)
+    monkeypatch.setattr("dreamseed.itembank.import_export.IMPORT_MAX_BYTES", 10_000)
     body = b'[{"stem": "' + b"x" * 20_000 + b'"}]'
     response = client_for(personas["alpha_teacher"]).post(
         "/items/import/", {"file": SimpleUploadedFile("items.json", body)}
