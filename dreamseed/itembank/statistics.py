@@ -39,7 +39,13 @@ from dreamseed.itembank.kinds import (
     text_normalise,
     true_false_label,
 )
-from dreamseed.itembank.models import FIT_P_LIMIT, MEAN_SQUARE_RANGE, Item, ItemStatistics
+from dreamseed.itembank.models import (
+    FIT_P_LIMIT,
+    MEAN_SQUARE_RANGE,
+    POLYTOMOUS_MODELS,
+    Item,
+    ItemStatistics,
+)
 
 #: Attempts older than this are left out.
 STATISTICS_PERIOD_DAYS = getattr(settings, "ITEMBANK_STATISTICS_DAYS", 365)
@@ -62,6 +68,9 @@ def _statistics_sql() -> str:
     from dreamseed.assessments.models import Attempt
 
     attempt, item = Attempt._meta.db_table, Item._meta.db_table
+    # GPCM/GRM items: the p-value is the share of full credit; the right/wrong model's expected
+    # p (and the fit statistics, see _item_fit) do not apply to them.
+    polytomous = ", ".join(f"'{model}'" for model in POLYTOMOUS_MODELS)
     return f"""
         WITH scored AS (
             SELECT a.item_id, a.session_id, a.is_pilot, a.response_time_ms,
@@ -79,7 +88,8 @@ def _statistics_sql() -> str:
                CORR(s.u::float, (s.total - CASE WHEN s.is_pilot THEN 0 ELSE s.u END)::float),
                AVG(s.response_time_ms::float),
                COUNT(DISTINCT s.session_id),
-               AVG(CASE WHEN i.b IS NULL OR s.theta IS NULL THEN NULL ELSE
+               AVG(CASE WHEN i.b IS NULL OR s.theta IS NULL OR i.model IN ({polytomous})
+                   THEN NULL ELSE
                    i.c + (i.d - i.c) / (1 + EXP(-LEAST(GREATEST(i.a * (s.theta - i.b),
                                                                  -{_Z_LIMIT}), {_Z_LIMIT})))
                END)
@@ -163,7 +173,9 @@ def _item_fit(since) -> dict[int, dict]:
     rows = list(
         Attempt.objects.filter(
             created__gte=since, is_pilot=False, item__b__isnull=False, session__theta__isnull=False
-        ).values_list("session_id", "item_id", "correct", "position", "session__theta")
+        )
+        .exclude(item__model__in=list(POLYTOMOUS_MODELS))
+        .values_list("session_id", "item_id", "correct", "position", "session__theta")
     )
     if not rows:
         return {}

@@ -101,3 +101,18 @@ def test_category_curves_sum_to_one_at_every_theta():
     for theta in (-3.0, 0.0, 2.5):
         row = category_probabilities_scalar(theta, MODEL_CODES["GRM"], 1.4, [-1, 0, 1.2], 0, 1)
         assert sum(row) == pytest.approx(1.0)
+
+
+@pytest.mark.django_db
+def test_statistics_of_a_gpcm_item_leave_out_right_wrong_fit(world):
+    from dreamseed.itembank.models import ItemStatistics
+    from dreamseed.itembank.statistics import item_statistics_compute
+
+    session = _sitting(world)
+    with in_schema(world.school.schema_name):
+        assert item_statistics_compute() > 0
+        attempt = Attempt.objects.filter(session=session).order_by("position").first()
+        statistics = ItemStatistics.objects.get(item_id=attempt.item_id)
+        assert statistics.n_responses == 1 and statistics.n_correct == 1  # full credit
+        assert statistics.expected_p is None and statistics.infit is None
+        assert statistics.misfit is False
