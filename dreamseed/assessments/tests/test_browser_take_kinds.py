@@ -308,4 +308,14 @@ def test_a_student_answers_one_item_of_each_kind_with_the_keyboard_on_a_phone(
     expect(rows.filter(has_text="KIND-extended")).to_contain_text("not scored")
     if shots:
         teacher.screenshot(path=os.path.join(shots, "teacher-session.png"), full_page=True)
+    # The item page counts the answers given: here the ordering item's wrong order.
+    with in_schema("alpha"):
+        ordering = Item.objects.get(external_id="KIND-ordering")
+    teacher.goto(live_server.url("alpha.localhost", f"/items/{ordering.pk}/"))
+    answers = teacher.get_by_role("region", name="Answers given")
+    expect(answers.get_by_role("table", name="The most common wrong answers")).to_contain_text(
+        "A → B → D → C"
+    )
+    if shots:
+        answers.screenshot(path=os.path.join(shots, "teacher-item-answers.png"))
     teacher.close()
