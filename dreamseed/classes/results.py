@@ -379,6 +379,16 @@ class AreaResult:
     correct: int = 0
     expected: float = 0.0
 
+    @classmethod
+    def from_row(cls, row: dict) -> "AreaResult":
+        """From a row of the per-student or per-class areas query."""
+        return cls(
+            area=row["area"],
+            answers=row["answers"],
+            correct=row["correct"],
+            expected=float(row["expected"] or 0.0),
+        )
+
     @property
     def percent(self) -> float:
         return 100.0 * self.correct / self.answers if self.answers else 0.0
@@ -437,14 +447,7 @@ def student_areas(*, class_ids, student_ids=None) -> dict[int, list[AreaResult]]
         sql = sql.replace("WHERE f.student_id = ANY(%(students)s)", "")
     by_student: dict[int, list[AreaResult]] = defaultdict(list)
     for row in _rows(sql, params):
-        by_student[row["student_id"]].append(
-            AreaResult(
-                area=row["area"],
-                answers=row["answers"],
-                correct=row["correct"],
-                expected=float(row["expected"] or 0.0),
-            )
-        )
+        by_student[row["student_id"]].append(AreaResult.from_row(row))
     return by_student
 
 
@@ -466,14 +469,7 @@ def class_areas(*, class_ids) -> dict[int, list[AreaResult]]:
     every class in one statement: the school statistics page."""
     by_class: dict[int, list[AreaResult]] = defaultdict(list)
     for row in _rows(_CLASS_AREAS_SQL, _params(class_ids)):
-        by_class[row["class_id"]].append(
-            AreaResult(
-                area=row["area"],
-                answers=row["answers"],
-                correct=row["correct"],
-                expected=float(row["expected"] or 0.0),
-            )
-        )
+        by_class[row["class_id"]].append(AreaResult.from_row(row))
     return by_class
 
 
