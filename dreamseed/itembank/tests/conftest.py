@@ -18,6 +18,19 @@ from dreamseed.testing import in_schema
 FORMULA_STEM = "What is $\\frac{3}{4}$ of $12$?"
 
 
+def version_of(values):
+    """An unsaved ItemVersion holding validated values (ItemValues), to mark responses with."""
+    from dreamseed.itembank.models import ItemVersion
+
+    return ItemVersion(
+        stem=values.stem,
+        options=values.options_json,
+        correct_key=values.correct_key,
+        kind=values.kind,
+        answer=values.answer_json,
+    )
+
+
 def item_form_data(**overrides) -> dict:
     """What the editor posts for a valid, calibrated 3PL item."""
     data = {

@@ -9,7 +9,7 @@ from django.http import QueryDict
 from dreamseed.itembank import kinds
 from dreamseed.itembank.import_export import export_csv, export_json, import_plan
 from dreamseed.itembank.kinds import ItemKind, response_clean, response_from_form
-from dreamseed.itembank.models import ItemVersion
+from dreamseed.itembank.tests.conftest import version_of
 from dreamseed.itembank.validation import item_values_clean
 
 BASE = {"stem": "Question?", "status": "pilot"}
@@ -19,18 +19,8 @@ def _clean(**raw):
     return item_values_clean({**BASE, **raw})
 
 
-def _version(values) -> ItemVersion:
-    return ItemVersion(
-        stem=values.stem,
-        options=values.options_json,
-        correct_key=values.correct_key,
-        kind=values.kind,
-        answer=values.answer_json,
-    )
-
-
 def _marks(values, response):
-    version = _version(values)
+    version = version_of(values)
     return version.is_correct(response_clean(version, response))
 
 
@@ -190,7 +180,7 @@ def test_responses_that_cannot_be_marked_say_why(kind, raw, message):
     values, errors = _clean(kind=kind, **extra)
     assert not errors
     with pytest.raises(ValueError, match=message):
-        response_clean(_version(values), raw)
+        response_clean(version_of(values), raw)
 
 
 def test_the_form_fields_make_the_response_string():
@@ -205,12 +195,12 @@ def test_the_form_fields_make_the_response_string():
 def test_teachers_read_answers_in_words():
     numeric, _errors = _clean(kind="numeric", answer_value="3.5", answer_tolerance="0.05",
                               answer_units="cm")  # fmt: skip
-    assert _version(numeric).answer_display == "3.5 ± 0.05 cm (unit optional)"
+    assert version_of(numeric).answer_display == "3.5 ± 0.05 cm (unit optional)"
     truth, _errors = _clean(kind="truefalse", correct_key="F")
-    assert _version(truth).answer_display == "False"
-    assert kinds.response_display(_version(truth), "T") == "True"
+    assert version_of(truth).answer_display == "False"
+    assert kinds.response_display(version_of(truth), "T") == "True"
     order, _errors = _clean(kind="ordering", option_a="1", option_b="2", correct_key="B;A")
-    assert _version(order).answer_display == "B → A"
+    assert version_of(order).answer_display == "B → A"
 
 
 # --- Files ---------------------------------------------------------------------------------------
@@ -278,7 +268,7 @@ def test_changing_how_an_item_is_marked_in_a_file_is_a_content_change(alpha_admi
 def test_ordering_options_are_never_shown_in_the_right_order():
     for number in range(1, 30):
         values, _errors = _clean(kind="ordering", option_a="1", option_b="2", option_c="3")
-        version = _version(values)
+        version = version_of(values)
         version.item_id, version.number = 7, number
         shown = [key for key, _text in version.options_html]
         assert sorted(shown) == ["A", "B", "C"] and shown != ["A", "B", "C"]

@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 
 from dreamseed.itembank.import_export import export_csv, export_json, import_plan
 from dreamseed.itembank.kinds import response_clean, score_display
-from dreamseed.itembank.models import ItemVersion
+from dreamseed.itembank.tests.conftest import version_of
 from dreamseed.itembank.validation import item_values_clean
 
 BASE = {"stem": "Question?", "status": "active"}
@@ -21,18 +21,8 @@ def _clean(**raw):
     return item_values_clean({**BASE, **raw})
 
 
-def _version(values) -> ItemVersion:
-    return ItemVersion(
-        stem=values.stem,
-        options=values.options_json,
-        correct_key=values.correct_key,
-        kind=values.kind,
-        answer=values.answer_json,
-    )
-
-
 def _score(values, response):
-    version = _version(values)
+    version = version_of(values)
     return version.score(response_clean(version, response))
 
 
@@ -112,18 +102,18 @@ def test_the_database_refuses_steps_on_a_dichotomous_item(alpha_admin):
 def test_multiple_select_by_keys_right_minus_keys_wrong_floored_at_zero():
     values, errors = _clean(**MULTIPLE, scoring="partial", model="GPCM", steps="-1;0;1")
     assert not errors
-    assert _version(values).max_score == 3
+    assert version_of(values).max_score == 3
     assert _score(values, "A,B,C") == 3
     assert _score(values, "A,B") == 2
     assert _score(values, "A,B,D") == 1  # two right, one wrong
     assert _score(values, "A,D") == 0
     assert _score(values, "D") == 0  # floored, never negative
-    assert _version(values).is_correct("A,B") is False  # correct means full credit only
+    assert version_of(values).is_correct("A,B") is False  # correct means full credit only
 
 
 def test_multiple_select_without_partial_scoring_stays_right_or_wrong():
     values, _errors = _clean(**MULTIPLE, model="2PL", b="0", c="0")
-    assert _version(values).max_score == 1
+    assert version_of(values).max_score == 1
     assert _score(values, "A,B") == 0 and _score(values, "A,B,C") == 1
 
 
@@ -145,11 +135,11 @@ def test_rubric_items_wait_for_the_teacher():
     values, errors = _clean(kind="text", scoring="rubric", max_points="2", model="GPCM",
                             steps="-1;1")  # fmt: skip
     assert not errors, errors
-    version = _version(values)
+    version = version_of(values)
     assert version.is_teacher_marked and version.max_score == 2
     assert version.score("anything") is None
     values, errors = _clean(kind="extended", max_points="3", model="GRM", steps="-1;0;1")
-    assert not errors and _version(values).is_scored and _version(values).max_score == 3
+    assert not errors and version_of(values).is_scored and version_of(values).max_score == 3
     _values, errors = _clean(kind="extended", max_points="0", status="pilot")
     assert errors["max_points"] == ["The rubric's points must be a whole number from 1 to 10."]
     _values, errors = _clean(kind="text", scoring="rubric", status="pilot")
